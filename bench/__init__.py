@@ -1,0 +1,1 @@
+"""memweave's benchmarks: ``python -m bench <study> [--quick]`` prints a markdown table."""

@@ -1,0 +1,115 @@
+"""Shared helpers for the benchmark studies: timing, percentiles, RSS, tables, results files."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation; NaN for no values."""
+    if not values:
+        return float("nan")
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Run ``fn`` once; return (seconds, result)."""
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if value != value:
+            return "—"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) < 1:
+            return f"{value:.{digits}g}"
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A GitHub markdown table with values formatted by :func:`fmt`."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """One line describing where the numbers come from."""
+    import platform
+
+    cpus = os.cpu_count()
+    return f"{platform.processor() or platform.machine()}, {cpus} CPUs, Python {sys.version.split()[0]}"
+
+
+def write_results(
+    study: str, table: str, figures: dict[str, Any] | None = None, json_path: str | None = None
+) -> Path:
+    """Write the table (and optional JSON figures) under bench/results/ and return the path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{study}.md"
+    out.write_text(table + "\n")
+    if figures is not None:
+        (RESULTS / f"{study}.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+        if json_path:
+            Path(json_path).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+class LookupEmbedder:
+    """Returns precomputed vectors for known texts, so benchmarks exclude embedding time.
+
+    Unknown texts get a deterministic random vector (seeded by the text), never an error.
+    """
+
+    def __init__(self, dim: int = 384) -> None:
+        self._dim = dim
+        self.table: dict[str, np.ndarray] = {}
+
+    @property
+    def model_id(self) -> str:
+        return f"bench-lookup-{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            vec = self.table.get(text)
+            if vec is None:
+                seed = int.from_bytes(text.encode("utf-8")[:8].ljust(8, b"\0"), "little")
+                vec = np.random.default_rng(seed).standard_normal(self._dim).astype(np.float32)
+            out[i] = vec
+        return out

@@ -1,0 +1,139 @@
+"""The FAISS vector index: derived from SQLite, position ``i`` holds the vector of row ``rid = i``.
+
+Using the row id as the FAISS position keeps the index a plain ``IndexFlatIP`` (so FAISS's
+``IDSelectorArray`` fast path scores only a scope's rows, exactly), needs no id map, and lets
+any process rebuild or catch up the index from SQLite alone. Rows that were erased or never
+seen are zero vectors and are never selected, because candidates always come from SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .errors import StorageError
+
+# IndexFlat files end with the raw float32 codes, which is what lets erasure patch them in place.
+_FLAT_FOURCC = b"IxFI"
+
+
+class VectorIndex:
+    """An in-memory ``IndexFlatIP`` addressed by memory row id."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.index = faiss.IndexFlatIP(dim)
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def _view(self) -> np.ndarray:
+        """A writable numpy view of FAISS's own storage (valid until the next ``add``)."""
+        n = self.ntotal
+        if n == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return faiss.rev_swig_ptr(self.index.get_xb(), n * self.dim).reshape(n, self.dim)
+
+    def grow(self, size: int) -> None:
+        """Make positions ``0..size-1`` addressable (new ones are zero vectors)."""
+        missing = size - self.ntotal
+        if missing > 0:
+            self.index.add(np.zeros((missing, self.dim), dtype=np.float32))
+
+    def put(self, rids: np.ndarray, vectors: np.ndarray) -> None:
+        """Store ``vectors[i]`` at position ``rids[i]``, growing the index as needed."""
+        if len(rids) == 0:
+            return
+        rids = np.asarray(rids, dtype=np.int64)
+        top = int(rids.max()) + 1
+        # Appending the tail in one add() avoids writing zeros first and then the vectors.
+        if int(rids.min()) == self.ntotal and top - self.ntotal == len(rids) and _is_sorted(rids):
+            self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            return
+        self.grow(top)
+        self._view()[rids] = vectors
+
+    def clear(self, rids: np.ndarray) -> None:
+        """Zero the vectors at ``rids`` (erased or retired from the index)."""
+        rids = np.asarray(rids, dtype=np.int64)
+        rids = rids[rids < self.ntotal]
+        if len(rids):
+            self._view()[rids] = 0.0
+
+    def vectors(self, rids: np.ndarray) -> np.ndarray:
+        """Copies of the vectors stored at ``rids``."""
+        return np.array(self._view()[np.asarray(rids, dtype=np.int64)])
+
+    def scores(self, query: np.ndarray, rids: np.ndarray) -> np.ndarray:
+        """Inner product of ``query`` with each row in ``rids`` (same order), exactly."""
+        n = len(rids)
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        rids = np.asarray(rids, dtype=np.int64)
+        if int(rids.max()) >= self.ntotal:
+            raise StorageError("vector index is behind the database; reopen the store")
+        params = faiss.SearchParameters(sel=faiss.IDSelectorArray(rids))
+        distances, labels = self.index.search(query.reshape(1, -1), n, params=params)
+        labels, distances = labels[0], distances[0]
+        found = labels >= 0
+        order = np.argsort(rids, kind="stable")
+        positions = order[np.searchsorted(rids, labels[found], sorter=order)]
+        out = np.zeros(n, dtype=np.float32)
+        out[positions] = distances[found]
+        return out
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write the index atomically (temp file, fsync, rename)."""
+        tmp = path.with_name(path.name + ".tmp")
+        faiss.write_index(self.index, str(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, dim: int, ntotal: int) -> VectorIndex | None:
+        """Read a saved index, or ``None`` when it is missing, unreadable or not what we expect."""
+        try:
+            index = faiss.read_index(str(path))
+        except Exception:
+            return None
+        if index.d != dim or index.ntotal != ntotal or not isinstance(index, faiss.IndexFlatIP):
+            return None
+        out = cls(dim)
+        out.index = index
+        return out
+
+
+def erase_in_file(path: Path, rids: np.ndarray, dim: int, ntotal: int) -> bool:
+    """Overwrite the vectors of ``rids`` with zeros inside a saved flat index file.
+
+    Returns False (and the caller deletes the file) when the file is not the expected layout.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return True
+    row = dim * 4
+    data_start = size - ntotal * row
+    if data_start <= 0:
+        return False
+    with open(path, "rb+") as fh:
+        if fh.read(4) != _FLAT_FOURCC:
+            return False
+        zeros = bytes(row)
+        for rid in np.asarray(rids, dtype=np.int64):
+            if 0 <= rid < ntotal:
+                fh.seek(data_start + int(rid) * row)
+                fh.write(zeros)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return True
+
+
+def _is_sorted(values: np.ndarray) -> bool:
+    return bool(len(values) < 2 or (np.diff(values) > 0).all())

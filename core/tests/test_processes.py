@@ -1,0 +1,110 @@
+"""Several OS processes on one store, and crash consistency under SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from memweave import Memory
+
+WORKER = Path(__file__).with_name("store_worker.py")
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_two_writers_and_a_reader_lose_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared")
+    Memory(path, embedder="hash").close()  # create the schema once
+    writers = [spawn("write", path, tag, "500") for tag in ("a", "b")]
+    reader = spawn("read", path, "4")
+    outputs = [w.communicate(timeout=300) for w in writers]
+    read_out, read_err = reader.communicate(timeout=300)
+    for w, (_, err) in zip(writers, outputs):
+        assert w.returncode == 0, err
+        assert "locked" not in err
+    assert reader.returncode == 0, read_err
+    assert int(read_out.strip()) > 0
+    ids = {tag: out.split() for tag, (out, _) in zip(("a", "b"), outputs)}
+    assert all(len(v) == 500 for v in ids.values())
+    with Memory(path, embedder="hash") as mem:
+        assert mem.verify()["memories"] == 1000
+        for tag, tag_ids in ids.items():
+            assert mem.count(user_id=f"user-{tag}") == 500
+            for i in (0, 137, 499):
+                hit = mem.search(f"marker{tag}x{i}", user_id=f"user-{tag}", limit=1).results[0]
+                assert hit.id == tag_ids[i]
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_loses_no_returned_add(tmp_path: Path) -> None:
+    path = str(tmp_path / "crashy")
+    rng = random.Random(1234)
+    returned: list[str] = []
+    for round_ in range(4):
+        child = spawn("crash", path, f"r{round_}")
+        time.sleep(rng.uniform(0.8, 2.0))
+        os.kill(child.pid, signal.SIGKILL)
+        out, _ = child.communicate(timeout=30)
+        # A line is only complete once the add returned and printed its id.
+        lines = out.split("\n")
+        returned.extend(line for line in lines[:-1] if line)
+        with Memory(path, embedder="hash") as mem:
+            report = mem.verify()
+            assert report["ok"]
+            missing = [mid for mid in returned if not _exists(mem, mid)]
+            assert missing == []
+    assert len(returned) > 20  # the children did real work before dying
+    with Memory(path, embedder="hash") as mem:
+        hit = mem.search("r0 crash note 3 markerr0x3", user_id="crash-user", limit=1)
+        assert hit.results[0].memory == "r0 crash note 3 markerr0x3"
+
+
+def _exists(mem: Memory, memory_id: str) -> bool:
+    try:
+        mem.get(memory_id)
+    except LookupError:
+        return False
+    return True
+
+
+def test_deleted_vector_file_is_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "rebuild"
+    with Memory(path, embedder="hash") as mem:
+        ids = [mem.add(f"fact {i} about walrus{i}", user_id="u").results[0].id for i in range(50)]
+    index_file = path / "vectors.faiss"
+    assert index_file.exists()
+    index_file.unlink()
+    with Memory(path, embedder="hash") as mem:
+        assert mem.verify()["vectors_checked"] == 50
+        assert mem.search("walrus17", user_id="u", limit=1).results[0].id == ids[17]
+    # A corrupt file is treated like a missing one.
+    index_file.write_bytes(b"not a faiss index")
+    with Memory(path, embedder="hash") as mem:
+        assert mem.search("walrus3", user_id="u", limit=1).results[0].id == ids[3]
+
+
+def test_index_catches_up_with_another_writer(tmp_path: Path) -> None:
+    path = tmp_path / "two"
+    with Memory(path, embedder="hash") as first, Memory(path, embedder="hash") as second:
+        mid = first.add("otters hold hands", user_id="u").results[0].id
+        assert second.search("otters", user_id="u").results[0].id == mid
+        second.update(mid, "sea otters hold hands while sleeping")
+        hit = first.search("sleeping otters", user_id="u").results[0]
+        assert hit.memory == "sea otters hold hands while sleeping"
+        second.delete(mid)
+        assert first.search("otters", user_id="u").results == []
+        assert first.verify()["ok"]
