@@ -68,8 +68,8 @@ def machine() -> str:
     """One line describing where the numbers come from."""
     import platform
 
-    cpus = os.cpu_count()
-    return f"{platform.processor() or platform.machine()}, {cpus} CPUs, Python {sys.version.split()[0]}"
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
 
 
 def write_results(

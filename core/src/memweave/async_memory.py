@@ -57,6 +57,15 @@ class AsyncMemory:
         self._pending: set[asyncio.Task[AddResult]] = set()
 
     @classmethod
+    def wrap(cls, memory: Memory) -> AsyncMemory:
+        """An async front end over an existing ``Memory`` (same store, same lock)."""
+        out = cls.__new__(cls)
+        out._sync = memory
+        out._locks = weakref.WeakValueDictionary()
+        out._pending = set()
+        return out
+
+    @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AsyncMemory:
         """Build from a mem0-style config dict, like :meth:`Memory.from_config`."""
         from .config import from_mem0_config
