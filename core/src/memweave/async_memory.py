@@ -197,6 +197,9 @@ class AsyncMemory:
     async def close(self) -> None:
         """Finish background adds, then save the index and close the store."""
         await self.aflush()
+        closer = getattr(self._sync.llm, "aclose", None)
+        if callable(closer):
+            await closer()
         await asyncio.to_thread(self._sync.close)
 
     async def __aenter__(self) -> AsyncMemory:

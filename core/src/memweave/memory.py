@@ -886,6 +886,9 @@ class Memory:
         self.flush()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        closer = getattr(self._llm, "close", None)
+        if callable(closer):
+            closer()
         self._store.close()
 
     def __enter__(self) -> Memory:

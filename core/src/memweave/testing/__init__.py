@@ -1,0 +1,38 @@
+"""Test doubles memweave ships for its own tests and for yours.
+
+* :class:`ScriptedOpenAIServer`: a real OpenAI-compatible HTTP server on 127.0.0.1 that
+  answers chat completions from a script (replies, :class:`Fault` values, or a handler),
+  embeddings with deterministic vectors, and records every request with token counts.
+* :func:`count_tokens` / :func:`count_prompt_tokens`: the one token-count approximation
+  used by the server's ``usage`` fields and by memweave's benchmarks.
+* :class:`HashEmbedder`: a deterministic, model-free embedder.
+* ``memweave.testing.pytest_plugin``: a ``scripted_openai_server`` fixture.
+
+See ``docs/testing.md`` for recipes.
+"""
+
+from __future__ import annotations
+
+from memweave.embed import HashEmbedder
+
+from ._faults import Fault
+from ._records import RecordedRequest
+from ._replies import ChatReply, Reply, fenced, prose_wrapped, with_think
+from ._server import ChatHandler, EmbeddingHandler, ScriptedOpenAIServer
+from ._tokens import count_prompt_tokens, count_tokens
+
+__all__ = [
+    "ChatHandler",
+    "ChatReply",
+    "EmbeddingHandler",
+    "Fault",
+    "HashEmbedder",
+    "RecordedRequest",
+    "Reply",
+    "ScriptedOpenAIServer",
+    "count_prompt_tokens",
+    "count_tokens",
+    "fenced",
+    "prose_wrapped",
+    "with_think",
+]
