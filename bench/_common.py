@@ -17,6 +17,11 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def results_dir() -> Path:
+    """Where tables go: ``$BENCH_RESULTS_DIR`` (tests point it at a temp dir) or bench/results."""
+    return Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0-100) with linear interpolation; NaN for no values."""
     if not values:
@@ -76,11 +81,12 @@ def write_results(
     study: str, table: str, figures: dict[str, Any] | None = None, json_path: str | None = None
 ) -> Path:
     """Write the table (and optional JSON figures) under bench/results/ and return the path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{study}.md"
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{study}.md"
     out.write_text(table + "\n")
     if figures is not None:
-        (RESULTS / f"{study}.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+        (folder / f"{study}.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
         if json_path:
             Path(json_path).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     return out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from memweave import Memory
 
 USERS = ["ana", "bo", "cy", "dee"]

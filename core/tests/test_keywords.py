@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from memweave import Memory
 from memweave._keywords import bm25, query_terms, terms_blob, tokenize
 

@@ -6,8 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import memweave
 import pytest
+
+import memweave
 from memweave import Memory, NotFoundError, ValidationError
 
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from memweave import Memory
 
 WORKER = Path(__file__).with_name("store_worker.py")

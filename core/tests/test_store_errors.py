@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from memweave import ConfigurationError, DimensionMismatchError, Memory, SchemaVersionError
 from memweave._migrations import LATEST
 from memweave.embed import HashEmbedder

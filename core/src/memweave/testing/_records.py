@@ -32,6 +32,9 @@ class RecordedRequest:
     completion_tokens: int = 0
     status: int | None = None
     reply: Any = None
+    #: Seconds the server spent on this request, from reading it to finishing the response,
+    #: so benchmarks can subtract the server from a client's wall time.
+    server_seconds: float = 0.0
 
     @property
     def model(self) -> str | None:

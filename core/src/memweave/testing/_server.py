@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -401,6 +402,7 @@ class ScriptedOpenAIServer:
         return _error(500, text, "server_error", code="scripted_server_problem", headers=_LOUD)
 
     def _serve(self, http: _RequestHandler, method: str) -> None:
+        started = time.perf_counter()
         length = int(http.headers.get("Content-Length") or 0)
         raw = http.rfile.read(length) if length > 0 else b""
         try:
@@ -450,7 +452,12 @@ class ScriptedOpenAIServer:
         )
         with self._lock:
             self._records[index] = final
-        self._respond(http, answer, index)
+        try:
+            self._respond(http, answer, index)
+        finally:
+            elapsed = time.perf_counter() - started
+            with self._lock:
+                self._records[index] = replace(self._records[index], server_seconds=elapsed)
 
     def _answer_chat(self, record: RecordedRequest) -> tuple[_Answer, int, Any]:
         body = record.body

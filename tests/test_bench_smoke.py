@@ -1,0 +1,195 @@
+"""Each benchmark study's quick path runs end to end on tiny inputs (memweave only).
+
+These are smoke tests, not measurements: they check that every study runs, prints its table and
+writes its figures; they never assert on timings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tiny_locomo(path: Path) -> Path:
+    """A two-session LoCoMo-format conversation with questions of every category."""
+    turns_1 = [
+        ("Ana", "I adopted a grey cat called Pixel last weekend!"),
+        ("Ben", "Congrats! How is Pixel settling in?"),
+        ("Ana", "She sleeps on my keyboard all day. I work from home as a translator."),
+        ("Ben", "I'm training for the Lisbon marathon in October."),
+    ]
+    turns_2 = [
+        ("Ana", "I started learning the violin, lessons every Tuesday."),
+        ("Ben", "I finished the marathon in four hours and ten minutes."),
+        ("Ana", "Pixel knocked my violin off the table, luckily it survived."),
+        ("Ben", "My sister Carla moved to Porto for a job at a bakery."),
+    ]
+
+    def session(turns: list[tuple[str, str]], n: int) -> list[dict[str, str]]:
+        return [
+            {"speaker": s, "dia_id": f"D{n}:{i + 1}", "text": t} for i, (s, t) in enumerate(turns)
+        ]
+
+    data = [
+        {
+            "sample_id": "conv-tiny",
+            "conversation": {
+                "speaker_a": "Ana",
+                "speaker_b": "Ben",
+                "session_1_date_time": "1:56 pm on 8 May, 2023",
+                "session_1": session(turns_1, 1),
+                "session_2_date_time": "10:04 am on 20 October, 2023",
+                "session_2": session(turns_2, 2),
+            },
+            "qa": [
+                {
+                    "question": "What is the name of Ana's cat?",
+                    "answer": "Pixel",
+                    "evidence": ["D1:1"],
+                    "category": 4,
+                },
+                {
+                    "question": "When did Ben run the marathon?",
+                    "answer": "October 2023",
+                    "evidence": ["D1:4; D2:2"],
+                    "category": 2,
+                },
+                {
+                    "question": "What instrument does Ana play and what did her cat do to it?",
+                    "answer": "violin; knocked it off the table",
+                    "evidence": ["D2:1", "D:2:3"],
+                    "category": 1,
+                },
+                {
+                    "question": "Where does Ben's sister work?",
+                    "answer": "a bakery in Porto",
+                    "evidence": ["D2:4"],
+                    "category": 3,
+                },
+                {
+                    "question": "What is Ana's brother's name?",
+                    "adversarial_answer": "unknown",
+                    "evidence": ["D"],
+                    "category": 5,
+                },
+            ],
+        }
+    ]
+    path.write_text(json.dumps(data))
+    return path
+
+
+def run_bench(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    results = tmp_path / "results"
+    full_env = {
+        **os.environ,
+        "BENCH_RESULTS_DIR": str(results),
+        "MEMWEAVE_HOME": str(tmp_path / "home"),
+        **(env or {}),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def figures(tmp_path: Path, name: str) -> dict[str, Any]:
+    return json.loads((tmp_path / "results" / f"{name}.json").read_text())
+
+
+@pytest.mark.slow
+def test_scale_quick(tmp_path: Path) -> None:
+    out = run_bench(tmp_path, "scale", "--quick", "--sizes", "600:12", "--queries", "20")
+    assert "| 600 / 12 |" in out
+    found = figures(tmp_path, "scale-quick")["systems"]["memweave"]["by_size"]["600/12"]
+    assert found["recall_at_10"] == 1.0
+    assert found["bulk_records_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_locomo_quick(tmp_path: Path) -> None:
+    data = tiny_locomo(tmp_path / "tiny.json")
+    out = run_bench(
+        tmp_path, "locomo", "--quick", "--data", str(data), "--systems", "memweave,memweave-dense"
+    )
+    assert "Unresolvable evidence ids: 1" in out
+    result = figures(tmp_path, "locomo-quick")["systems"]["memweave (dated)"]
+    assert result["overall"]["n"] == 4  # categories 1-4 with evidence
+    assert set(result["by_category"]) == {
+        "multi-hop",
+        "temporal",
+        "open-domain",
+        "single-hop",
+        "adversarial",
+    } - {"adversarial"}
+    assert 0.0 <= result["overall"]["any@10"] <= 1.0
+    assert result["overall"]["any@20"] == 1.0  # 8 turns: everything is in the top 20
+
+
+@pytest.mark.slow
+def test_llm_cost_quick(tmp_path: Path) -> None:
+    data = tiny_locomo(tmp_path / "tiny.json")
+    out = run_bench(tmp_path, "llm_cost", "--quick", "--data", str(data), "--systems", "memweave")
+    assert "| memweave | 4 |" in out
+    stats = figures(tmp_path, "llm_cost-quick")["systems"]["memweave"]["overall"]
+    assert stats["calls_total"] == 4  # exactly one LLM call per add
+    assert stats["prompt_tokens_total"] > 0
+    assert stats["memories"] > 0
+
+
+@pytest.mark.slow
+def test_concurrency_quick(tmp_path: Path) -> None:
+    run_bench(tmp_path, "concurrency", "--quick", "--systems", "memweave")
+    overall = figures(tmp_path, "concurrency-quick")["systems"]["memweave"]["overall"]
+    assert overall == {"errors": 0, "lost": 0}
+
+
+@pytest.mark.slow
+def test_llm_judged_qa_harness_against_the_scripted_server(tmp_path: Path) -> None:
+    from memweave.testing import RecordedRequest, ScriptedOpenAIServer
+
+    data = tiny_locomo(tmp_path / "tiny.json")
+    gold = {"What is the name of Ana's cat?": "Pixel"}
+
+    def model(request: RecordedRequest) -> str:
+        system = request.messages[0]["content"]
+        user = request.messages[-1]["content"]
+        if system.startswith("You grade"):
+            candidate = user.split("Candidate answer: ", 1)[1]
+            expected = user.split("Gold answer: ", 1)[1].split("\n", 1)[0]
+            return json.dumps({"label": "CORRECT" if candidate == expected else "WRONG"})
+        question = user.split("Question: ", 1)[1]
+        assert "Memories:" in user
+        return gold.get(question, "not mentioned")
+
+    with ScriptedOpenAIServer(handler=model) as server:
+        run_bench(
+            tmp_path,
+            "llm_cost",
+            "--qa",
+            "--raw",
+            "--data",
+            str(data),
+            "--llm-base-url",
+            server.base_url,
+            "--model",
+            "scripted-model",
+        )
+    result = figures(tmp_path, "llm_qa")["systems"]["memweave"]
+    assert result["overall"]["n"] == 4
+    assert result["by_category"]["single-hop"]["j_score"] == 1.0
+    assert result["overall"]["j_score"] == pytest.approx(0.25)
