@@ -155,3 +155,30 @@ def test_run_sync_works_inside_and_outside_a_loop() -> None:
 
     with pytest.raises(KeyError):
         run_sync(boom)
+
+
+def test_roles_from_message_type_names() -> None:
+    from memweave_adapters import normalize_role
+
+    assert normalize_role("AssistantMessage") == "assistant"
+    assert normalize_role("HumanMessage") == "user"
+    assert normalize_role("SystemMessage") == "system"
+    assert normalize_role("FunctionExecutionResultMessage") == "tool"
+    assert normalize_role("ToolMessage") == "tool"
+    assert normalize_role("something-else") == "user"
+
+
+def test_render_rejects_a_bad_budget() -> None:
+    with pytest.raises(ValidationError, match="token_budget"):
+        render_memories([item("x", 1.0)], token_budget=0)
+
+
+def test_background_aremember_survives_the_event_loop(memory: Memory) -> None:
+    binding = MemoryBinding(memory, user_id="u")
+
+    async def main() -> None:
+        await binding.aremember("I collect vinyl records", background=True)
+
+    asyncio.run(main())  # the loop is gone before the write would finish on it
+    binding.flush()
+    assert [m.memory for m in binding.recall("vinyl")] == ["I collect vinyl records"]

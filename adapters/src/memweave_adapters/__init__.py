@@ -12,16 +12,22 @@ from __future__ import annotations
 from ._binding import MemoryBinding, result_ids
 from ._discovery import GROUP, AdapterInfo, discover
 from ._messages import last_user_text, normalize_role, text_of, to_message, to_messages
+from ._options import BoundStore, StoreLike, bind_store, check_roles, check_token_budget
 from ._render import CLOSE_TAG, OPEN_TAG, approx_tokens, quote, render_memories, unquote_block
 from ._sync import run_async, run_sync
 
 __all__ = [
     "AdapterInfo",
+    "BoundStore",
     "CLOSE_TAG",
     "GROUP",
     "MemoryBinding",
     "OPEN_TAG",
+    "StoreLike",
     "approx_tokens",
+    "bind_store",
+    "check_roles",
+    "check_token_budget",
     "discover",
     "last_user_text",
     "normalize_role",

@@ -8,6 +8,7 @@ call styles over either.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -120,7 +121,7 @@ class MemoryBinding:
 
     def recall(
         self, text: str, *, limit: int | None = None, filters: Mapping[str, Any] | None = None
-    ) -> list[MemoryItem]:
+    ) -> builtins.list[MemoryItem]:
         """The scope's memories most relevant to ``text``, best first (empty text: none)."""
         if not isinstance(text, str) or not text.strip():
             return []
@@ -128,7 +129,7 @@ class MemoryBinding:
 
     async def arecall(
         self, text: str, *, limit: int | None = None, filters: Mapping[str, Any] | None = None
-    ) -> list[MemoryItem]:
+    ) -> builtins.list[MemoryItem]:
         """Async twin of :meth:`recall`."""
         if not isinstance(text, str) or not text.strip():
             return []
@@ -167,10 +168,18 @@ class MemoryBinding:
         background: bool = False,
         metadata: Mapping[str, Any] | None = None,
     ) -> Any:
-        """Async twin of :meth:`remember`."""
+        """Async twin of :meth:`remember`.
+
+        ``background=True`` hands the add to the store's worker threads (as the sync path
+        does), so it survives the end of the event loop and ``flush()`` waits for it.
+        """
         if _is_empty(messages):
             return None
-        return await self.async_memory.add(messages, **self._add_kwargs(metadata, background))
+        if background:
+            return await asyncio.to_thread(
+                self._sync.add, messages, **self._add_kwargs(metadata, True)
+            )
+        return await self.async_memory.add(messages, **self._add_kwargs(metadata, False))
 
     # -- listing and forgetting ------------------------------------------------------------
     def list(
@@ -204,7 +213,7 @@ class MemoryBinding:
         return await asyncio.to_thread(self.forget_all)
 
     # -- the raw message window (short-term history) ---------------------------------------
-    def messages(self, limit: int | None = None) -> list[dict[str, Any]]:
+    def messages(self, limit: int | None = None) -> builtins.list[dict[str, Any]]:
         """Recent raw messages of exactly this scope, oldest first."""
         return self._sync.get_messages(**self.scope, limit=limit)
 

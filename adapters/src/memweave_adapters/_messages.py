@@ -42,10 +42,19 @@ def text_of(content: Any) -> str:
 
 
 def normalize_role(role: Any, default: str = "user") -> str:
-    """Map a framework's role name onto memweave's (``human`` -> ``user``...)."""
+    """Map a framework's role name onto memweave's (``human`` -> ``user``...).
+
+    Message type names work too (``"AssistantMessage"``, ``"HumanMessage"``,
+    ``"FunctionExecutionResultMessage"``): the ``Message`` suffix is dropped first.
+    """
     if not isinstance(role, str) or not role:
         return default
-    return ROLE_ALIASES.get(role.lower(), default)
+    key = role.lower()
+    if key.endswith("message") and key != "message":
+        key = key[: -len("message")]
+    if key.endswith(("executionresult", "result", "call")):
+        return "tool"
+    return ROLE_ALIASES.get(key, default)
 
 
 def to_message(obj: Any, *, default_role: str = "user") -> dict[str, str] | None:

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from memweave import MemoryItem
 
+from ._options import check_token_budget
+
 OPEN_TAG = "<memweave-memories>"
 CLOSE_TAG = "</memweave-memories>"
 PREAMBLE = (
@@ -57,6 +59,7 @@ def render_memories(
     Items keep their order (callers pass search results, best first); when the block would
     exceed ``token_budget``, the lowest-scored items are dropped until it fits.
     """
+    check_token_budget(token_budget)
     if not items:
         return ""
     ranked = sorted(
