@@ -119,3 +119,40 @@ class LookupEmbedder:
                 vec = np.random.default_rng(seed).standard_normal(self._dim).astype(np.float32)
             out[i] = vec
         return out
+
+
+def save_bar_chart(
+    study: str,
+    title: str,
+    groups: Sequence[str],
+    series: dict[str, Sequence[float]],
+    *,
+    ylabel: str,
+    log: bool = False,
+) -> Path:
+    """A grouped bar chart (one bar per series in each group) saved as ``<study>.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(groups) + 3), 4.0))
+    width = 0.8 / max(1, len(series))
+    positions = np.arange(len(groups))
+    for i, (name, values) in enumerate(series.items()):
+        clean = [0.0 if v is None or v != v else float(v) for v in values]
+        ax.bar(positions + i * width - 0.4 + width / 2, clean, width, label=name)
+    ax.set_xticks(positions)
+    ax.set_xticklabels(groups, rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if log:
+        ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    out = folder / f"{study}.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

@@ -24,7 +24,13 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import LookupEmbedder, machine, markdown_table, write_results
+from bench._common import (
+    LookupEmbedder,
+    machine,
+    markdown_table,
+    save_bar_chart,
+    write_results,
+)
 
 SYSTEMS = ("memweave", "mem0")
 
@@ -259,8 +265,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     text = f"## concurrency\n\nMachine: {machine()}\n\n{table}\n"
     print(text)
-    write_results(
-        "concurrency" if not args.quick else "concurrency-quick", text, figures, args.json
+    name = "concurrency" if not args.quick else "concurrency-quick"
+    write_results(name, text, figures, args.json)
+    save_bar_chart(
+        name,
+        "Concurrent writers: lost writes and errors",
+        [f"{r[0]}: {r[1]}" for r in rows],
+        {"lost writes": [r[4] for r in rows], "errors": [r[3] for r in rows]},
+        ylabel="count",
     )
     return 0
 

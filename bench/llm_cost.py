@@ -32,7 +32,14 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import LookupEmbedder, machine, markdown_table, percentile, write_results
+from bench._common import (
+    LookupEmbedder,
+    machine,
+    markdown_table,
+    percentile,
+    save_bar_chart,
+    write_results,
+)
 from bench._locomo_data import CATEGORIES, DEFAULT_DATA, Conversation, Turn, load
 from bench._scripted_llm import facts_for, memweave_reply, parse_memweave_request
 
@@ -267,6 +274,13 @@ def run_qa(args: argparse.Namespace, conversations: Sequence[Conversation]) -> d
     )
     print(text)
     write_results("llm_qa", text, figures, args.json)
+    save_bar_chart(
+        "llm_qa",
+        "LoCoMo QA, LLM-judged",
+        [r[0] for r in rows],
+        {"memweave": [r[1] for r in rows]},
+        ylabel="J (judged correct)",
+    )
     return figures
 
 
@@ -373,7 +387,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{table_md}\n"
     )
     print(text)
-    write_results("llm_cost" if not args.quick else "llm_cost-quick", text, figures, args.json)
+    name = "llm_cost" if not args.quick else "llm_cost-quick"
+    write_results(name, text, figures, args.json)
+    metrics = ["prompt_tokens_p50", "completion_tokens_p50", "calls_p50"]
+    save_bar_chart(
+        name,
+        "LLM cost per add (median)",
+        ["prompt tokens", "completion tokens", "calls x 100"],
+        {
+            system: [data["overall"][m] * (100 if m == "calls_p50" else 1) for m in metrics]
+            for system, data in figures["systems"].items()
+        },
+        ylabel="per add",
+    )
     return 0
 
 

@@ -32,6 +32,7 @@ from bench._common import (
     machine,
     markdown_table,
     percentile,
+    save_bar_chart,
     write_results,
 )
 from bench._locomo_data import CATEGORIES, DEFAULT_DATA, Conversation, load
@@ -247,7 +248,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{table_md}\n\nBy category:\n\n{cats_md}\n"
     )
     print(text)
-    write_results("locomo" if not args.quick else "locomo-quick", text, figures, args.json)
+    name = "locomo" if not args.quick else "locomo-quick"
+    write_results(name, text, figures, args.json)
+    cats = [c for c in CATEGORIES.values()]
+    save_bar_chart(
+        name,
+        "LoCoMo retrieval: any@10 by category",
+        [*cats, "overall 1-4"],
+        {
+            system: [
+                *(result["by_category"].get(c, {}).get("any@10") for c in cats),
+                result["overall"]["any@10"],
+            ]
+            for system, result in figures["systems"].items()
+            if isinstance(result, dict) and "overall" in result
+        },
+        ylabel="any@10",
+    )
     return 0
 
 

@@ -1,11 +1,13 @@
 """Scale study: scoped search latency and recall, add throughput, open time, memory.
 
-Embedding is excluded everywhere (texts carry the index of a precomputed random vector), so
-the figures are the store's own cost. The baseline in the same run is an exact numpy scan of
-every vector followed by a scope filter ("search globally, then filter"), the approach scoped
-search is meant to beat; recall is measured against exact numpy search inside the scope.
+Embedding is excluded everywhere (texts carry the index of a precomputed random vector that
+every system receives), so the figures are the stores' own cost. Recall@10 is measured for
+dense retrieval against exact numpy search inside the scope (memweave with keyword_weight=0,
+mem0 with its vector search). Baselines in the same run: mem0 (when its venv exists, driven
+in its own process; it stops at the first size whose adds exceed the time budget, 10 minutes
+by default) and an exact numpy scan of every vector followed by a scope filter.
 
-    python -m bench scale [--quick] [--sizes 100000:1000,1000000:10000]
+    python -m bench scale [--quick] [--sizes 1000:100,10000:1000] [--systems memweave,mem0]
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import machine, markdown_table, peak_rss_mb, percentile, write_results
+from bench._common import (
+    machine,
+    markdown_table,
+    peak_rss_mb,
+    percentile,
+    save_bar_chart,
+    write_results,
+)
 
 DIM = 384
 VOCAB = [f"w{i}" for i in range(20_000)]
@@ -79,6 +88,20 @@ def make_corpus(n: int, users: int, queries: int, seed: int = 7) -> Corpus:
     return Corpus(texts, owner, vectors, qs)
 
 
+def exact_top(
+    corpus: Corpus, rows_of: dict[int, np.ndarray], user: str, qvec: np.ndarray, k: int = 10
+) -> set[int]:
+    """Ground truth: the k nearest rows of ``user`` by exact inner product."""
+    rows = rows_of.get(int(user[4:]), np.zeros(0, dtype=np.int64))
+    return set(rows[np.argsort(-(corpus.vectors[rows] @ qvec), kind="stable")[:k]].tolist())
+
+
+def rows_by_user(users: np.ndarray) -> dict[int, np.ndarray]:
+    order = np.argsort(users, kind="stable")
+    bounds = np.searchsorted(users[order], np.arange(users.max() + 2))
+    return {u: order[bounds[u] : bounds[u + 1]] for u in range(users.max() + 1)}
+
+
 def run_memweave(corpus: Corpus, workdir: Path, *, single_adds: int = 1000) -> dict[str, Any]:
     from memweave import Memory
 
@@ -121,20 +144,17 @@ def run_memweave(corpus: Corpus, workdir: Path, *, single_adds: int = 1000) -> d
         out[f"{label}_p95_ms"] = percentile(times, 95)
 
     # Recall@10 of dense-only scoped search against exact numpy search in the scope.
-    by_user: dict[str, np.ndarray] = {}
-    order = np.argsort(corpus.users, kind="stable")
-    bounds = np.searchsorted(corpus.users[order], np.arange(corpus.users.max() + 2))
-    id_of_text: dict[str, int] = {}
-    hits = total = 0
-    for text, user, qvec in corpus.queries[:200]:
-        uid = int(user[4:])
-        rows = by_user.setdefault(user, order[bounds[uid] : bounds[uid + 1]])
-        truth = rows[np.argsort(-(corpus.vectors[rows] @ qvec), kind="stable")[:10]]
+    rows_of = rows_by_user(corpus.users)
+    hits = total = returned = 0
+    for text, user, qvec in corpus.queries:
+        truth = exact_top(corpus, rows_of, user, qvec)
         got = mem.search(text, user_id=user, limit=10, keyword_weight=0.0).results
-        got_rows = {id_of_text.setdefault(r.memory, int(r.memory.rsplit("#", 1)[1])) for r in got}
-        hits += len(got_rows & set(truth.tolist()))
+        got_rows = {int(r.memory.rsplit("#", 1)[1]) for r in got}
+        hits += len(got_rows & truth)
         total += len(truth)
+        returned += len(got)
     out["recall_at_10"] = hits / total if total else float("nan")
+    out["results_per_query"] = returned / len(corpus.queries)
 
     # Baseline: exact scan of all vectors, then keep the scope's rows.
     matrix = corpus.vectors[:n]
@@ -143,8 +163,7 @@ def run_memweave(corpus: Corpus, workdir: Path, *, single_adds: int = 1000) -> d
         uid = int(user[4:])
         t0 = time.perf_counter()
         scores = matrix @ qvec
-        mask = corpus.users == uid
-        cand = np.flatnonzero(mask)
+        cand = np.flatnonzero(corpus.users == uid)
         cand[np.argsort(-scores[cand])[:10]]
         times.append((time.perf_counter() - t0) * 1000)
     out["baseline_scan_p50_ms"] = percentile(times, 50)
@@ -167,10 +186,67 @@ def run_memweave(corpus: Corpus, workdir: Path, *, single_adds: int = 1000) -> d
         t0 = time.perf_counter()
         full.add(f"full durability add {i} #{base + i}", user_id="user1", infer=False)
         times.append((time.perf_counter() - t0) * 1000)
-    out["single_add_full_p50_ms"] = percentile(times, 50)
     out["single_adds_full_per_s"] = len(times) / (sum(times) / 1000)
     full.close()
     out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def run_mem0(corpus: Corpus, workdir: Path, *, budget_s: float) -> dict[str, Any]:
+    """mem0 builds the same store one add at a time (it has no bulk path) within a budget."""
+    from bench._mem0_client import Mem0Worker
+
+    n = len(corpus.texts)
+    out: dict[str, Any] = {"n": n}
+    with Mem0Worker() as worker:
+        worker.init(path=str(workdir / "mem0"), dim=DIM)
+        ids: list[str] = []
+        latencies: list[float] = []
+        start = time.perf_counter()
+        stopped = False
+        for lo in range(0, n, 500):
+            left = budget_s - (time.perf_counter() - start)
+            if left <= 0:
+                stopped = True
+                break
+            records = [
+                {
+                    "text": corpus.texts[i],
+                    "user_id": f"user{corpus.users[i]}",
+                    "vector": corpus.vectors[i],
+                }
+                for i in range(lo, min(n, lo + 500))
+            ]
+            reply = worker.add_raw(records, budget_s=left, timeout=left + 600)
+            ids += reply["ids"]
+            latencies += reply["latencies_s"]
+            if reply["stopped_early"]:
+                stopped = True
+                break
+        held = len(ids)
+        out["rows"] = held
+        out["stopped"] = stopped
+        out["add_seconds"] = time.perf_counter() - start
+        out["single_adds_per_s"] = len(latencies) / sum(latencies) if latencies else float("nan")
+        out["single_add_p50_ms"] = percentile([x * 1000 for x in latencies], 50)
+        out["open_s"] = worker.reopen(timeout=3600)["open_s"]
+        row_of = {mid: i for i, mid in enumerate(ids)}
+        held_users = corpus.users[:held]
+        rows_of = rows_by_user(held_users) if held else {}
+        sub = Corpus(corpus.texts[:held], held_users, corpus.vectors, corpus.queries)
+        times, hits, total, returned = [], 0, 0, 0
+        for text, user, qvec in corpus.queries:
+            reply = worker.search(text, qvec, user, limit=10)
+            times.append(reply["elapsed_s"] * 1000)
+            got = {row_of[h["id"]] for h in reply["results"] if h["id"] in row_of}
+            truth = exact_top(sub, rows_of, user, qvec)
+            hits += len(got & truth)
+            total += len(truth)
+            returned += len(reply["results"])
+        out["dense_p50_ms"] = percentile(times, 50)
+        out["dense_p95_ms"] = percentile(times, 95)
+        out["recall_at_10"] = hits / total if total else float("nan")
+        out["results_per_query"] = returned / len(corpus.queries)
     return out
 
 
@@ -186,66 +262,149 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench scale", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--sizes", default=None, help="N:users pairs, e.g. 100000:1000")
+    parser.add_argument("--systems", default=None, help="memweave,mem0 (mem0 if its venv exists)")
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument(
+        "--mem0-budget",
+        type=float,
+        default=600.0,
+        help="seconds mem0 may spend adding one size before it is stopped",
+    )
     parser.add_argument("--json", default=None, help="also write figures as JSON here")
     args = parser.parse_args(argv)
+    from bench._mem0_client import mem0_available
+
+    systems = (
+        args.systems.split(",")
+        if args.systems
+        else [s for s in ("memweave", "mem0") if s != "mem0" or mem0_available()]
+    )
     if args.sizes:
         sizes = parse_sizes(args.sizes)
     elif args.quick:
         sizes = [(5_000, 50)]
     else:
-        sizes = [(100_000, 1_000), (1_000_000, 10_000)]
+        sizes = [
+            (1_000, 100),
+            (1_000, 1_000),
+            (10_000, 100),
+            (10_000, 1_000),
+            (100_000, 100),
+            (100_000, 1_000),
+            (1_000_000, 10_000),
+        ]
     queries = 100 if args.quick else args.queries
-    rows = []
-    figures: dict[str, Any] = {"systems": {"memweave": {"overall": {}, "by_size": {}}}}
+    figures: dict[str, Any] = {"systems": {s: {"overall": {}, "by_category": {}} for s in systems}}
+    rows, ratio_rows = [], []
+    mem0_stopped_at: str | None = None
     for n, users in sizes:
         corpus = make_corpus(n, users, queries)
+        label = f"{n:,} / {users:,}"
         workdir = Path(tempfile.mkdtemp(prefix="memweave-scale-"))
         try:
-            res = run_memweave(corpus, workdir, single_adds=200 if args.quick else 1000)
+            mw = run_memweave(corpus, workdir, single_adds=200 if args.quick else 1000)
+            figures["systems"]["memweave"]["by_category"][f"{n}/{users}"] = mw
+            rows.append(
+                [
+                    label,
+                    "memweave",
+                    mw["hybrid_p50_ms"],
+                    mw["dense_p50_ms"],
+                    mw["dense_p95_ms"],
+                    mw["recall_at_10"],
+                    mw["results_per_query"],
+                    mw["single_adds_per_s"],
+                    mw["bulk_records_per_s"],
+                    mw["open_s"],
+                    mw["baseline_scan_p50_ms"],
+                    mw["peak_rss_mb"],
+                ]
+            )
+            if "mem0" in systems and mem0_stopped_at is None:
+                m0 = run_mem0(corpus, workdir, budget_s=args.mem0_budget)
+                figures["systems"]["mem0"]["by_category"][f"{n}/{users}"] = m0
+                note = f"mem0 (stopped at {m0['rows']:,} rows)" if m0["stopped"] else "mem0"
+                rows.append(
+                    [
+                        label,
+                        note,
+                        None,
+                        m0["dense_p50_ms"],
+                        m0["dense_p95_ms"],
+                        m0["recall_at_10"],
+                        m0["results_per_query"],
+                        m0["single_adds_per_s"],
+                        None,
+                        m0["open_s"],
+                        None,
+                        None,
+                    ]
+                )
+                ratio_rows.append(
+                    [
+                        label,
+                        m0["dense_p50_ms"] / mw["dense_p50_ms"],
+                        mw["single_adds_per_s"] / m0["single_adds_per_s"],
+                        mw["recall_at_10"] - m0["recall_at_10"],
+                    ]
+                )
+                if m0["stopped"]:
+                    mem0_stopped_at = (
+                        f"{label} ({m0['rows']:,} rows after {m0['add_seconds']:.0f} s)"
+                    )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         del corpus
         gc.collect()
-        figures["systems"]["memweave"]["by_size"][f"{n}/{users}"] = res
-        rows.append(
-            [
-                f"{n:,} / {users:,}",
-                res["hybrid_p50_ms"],
-                res["hybrid_p95_ms"],
-                res["dense_p50_ms"],
-                res["recall_at_10"],
-                res["baseline_scan_p50_ms"],
-                res["baseline_scan_p50_ms"] / res["hybrid_p50_ms"],
-                res["bulk_records_per_s"],
-                res["single_adds_per_s"],
-                res["single_adds_full_per_s"],
-                res["open_s"],
-                res["open_rebuild_s"],
-                res["peak_rss_mb"],
-            ]
-        )
     table = markdown_table(
         [
             "memories / users",
-            "search p50 ms",
-            "search p95 ms",
-            "dense-only p50 ms",
+            "system",
+            "hybrid p50 ms",
+            "dense p50 ms",
+            "dense p95 ms",
             "recall@10",
-            "scan+filter p50 ms",
-            "speed-up vs scan",
-            "bulk records/s",
+            "results/query",
             "single adds/s",
-            "single adds/s (full fsync)",
+            "bulk records/s",
             "open s",
-            "open s (rebuild)",
+            "scan+filter p50 ms",
             "peak RSS MiB",
         ],
         rows,
     )
-    text = f"## scale (memweave)\n\nMachine: {machine()}\n\n{table}\n"
+    text = f"## scale\n\nMachine: {machine()}\n\n{table}\n"
+    if ratio_rows:
+        text += (
+            "\nmemweave vs mem0 (same run):\n\n"
+            + markdown_table(
+                [
+                    "memories / users",
+                    "search speed-up (dense p50)",
+                    "single-add speed-up",
+                    "recall@10 difference",
+                ],
+                ratio_rows,
+            )
+            + "\n"
+        )
+    if mem0_stopped_at:
+        text += f"\nmem0 stopped at {mem0_stopped_at}: larger sizes were not run for mem0.\n"
     print(text)
-    write_results("scale" if not args.quick else "scale-quick", text, figures, args.json)
+    name = "scale" if not args.quick else "scale-quick"
+    write_results(name, text, figures, args.json)
+    groups = list(figures["systems"]["memweave"]["by_category"])
+    save_bar_chart(
+        name,
+        "Scoped search latency (dense p50, query embedding excluded)",
+        groups,
+        {
+            system: [data["by_category"].get(g, {}).get("dense_p50_ms") for g in groups]
+            for system, data in figures["systems"].items()
+        },
+        ylabel="ms (log)",
+        log=True,
+    )
     return 0
 
 

@@ -108,14 +108,18 @@ def run_bench(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
 
 
 def figures(tmp_path: Path, name: str) -> dict[str, Any]:
-    return json.loads((tmp_path / "results" / f"{name}.json").read_text())
+    """The study's JSON figures (its markdown table and PNG chart must exist too)."""
+    folder = tmp_path / "results"
+    assert (folder / f"{name}.md").read_text().startswith("## ")
+    assert (folder / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return json.loads((folder / f"{name}.json").read_text())
 
 
 @pytest.mark.slow
 def test_scale_quick(tmp_path: Path) -> None:
     out = run_bench(tmp_path, "scale", "--quick", "--sizes", "600:12", "--queries", "20")
     assert "| 600 / 12 |" in out
-    found = figures(tmp_path, "scale-quick")["systems"]["memweave"]["by_size"]["600/12"]
+    found = figures(tmp_path, "scale-quick")["systems"]["memweave"]["by_category"]["600/12"]
     assert found["recall_at_10"] == 1.0
     assert found["bulk_records_per_s"] > 0
 

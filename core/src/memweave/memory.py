@@ -971,31 +971,32 @@ def _opt_str(record: Mapping[str, Any], key: str, index: int) -> str | None:
 def _item(row: Sequence[Any]) -> MemoryItem:
     """A :class:`MemoryItem` from a row selected with ``ITEM_COLUMNS``.
 
-    The row comes from our own schema, so pydantic validation is skipped (it dominates the
-    cost of a search otherwise).
+    The row comes from our own schema, so validation is skipped (see ``_trusted``).
     """
-    return MemoryItem.model_construct(
-        id=row[0],
-        memory=row[1],
-        hash=row[2],
-        metadata=json.loads(row[3]),
-        categories=json.loads(row[4]),
-        user_id=row[5],
-        agent_id=row[6],
-        run_id=row[7],
-        actor_id=row[8],
-        role=row[9],
-        memory_type=row[10],
-        immutable=bool(row[11]),
-        created_at=to_datetime(row[12]),
-        updated_at=to_datetime(row[13]),
-        valid_from=to_datetime(row[14]),
-        valid_to=to_datetime(row[15]),
-        recorded_at=to_datetime(row[16]),
-        expired_at=to_datetime(row[17]),
-        expiration_date=to_datetime(row[18]),
-        score=None,
-        explain=None,
+    return MemoryItem._trusted(
+        {
+            "id": row[0],
+            "memory": row[1],
+            "hash": row[2],
+            "metadata": json.loads(row[3]),
+            "categories": json.loads(row[4]),
+            "user_id": row[5],
+            "agent_id": row[6],
+            "run_id": row[7],
+            "actor_id": row[8],
+            "role": row[9],
+            "memory_type": row[10],
+            "immutable": bool(row[11]),
+            "created_at": to_datetime(row[12]),
+            "updated_at": to_datetime(row[13]),
+            "valid_from": to_datetime(row[14]),
+            "valid_to": to_datetime(row[15]),
+            "recorded_at": to_datetime(row[16]),
+            "expired_at": to_datetime(row[17]),
+            "expiration_date": to_datetime(row[18]),
+            "score": None,
+            "explain": None,
+        }
     )
 
 

@@ -7,7 +7,7 @@ Every model supports ``item["key"]``, ``item.get("key")``, ``"key" in item``, ``
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +50,20 @@ class _DictView(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO strings), without the unset fields."""
         return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def _trusted(cls, values: dict[str, Any]) -> Self:
+        """Build from values memweave produced itself, skipping validation.
+
+        ``values`` must hold every field. Search results are built this way because
+        validating (or even ``model_construct``) costs more than the search itself.
+        """
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", values)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
 
 
 class MemoryItem(_DictView):
