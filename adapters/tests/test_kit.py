@@ -182,3 +182,22 @@ def test_background_aremember_survives_the_event_loop(memory: Memory) -> None:
     asyncio.run(main())  # the loop is gone before the write would finish on it
     binding.flush()
     assert [m.memory for m in binding.recall("vinyl")] == ["I collect vinyl records"]
+
+
+def test_binding_skips_blank_and_windows_system_only_turns(memory: Memory) -> None:
+    binding = MemoryBinding(memory, user_id="u")
+    assert binding.remember({"role": "user", "content": "   "}) is None
+    assert binding.remember([{"role": "system", "content": "You are terse."}]) is None
+    assert memory.count(user_id="u") == 0
+    assert [m["content"] for m in binding.messages()] == ["You are terse."]
+
+
+def test_render_with_ids_round_trips() -> None:
+    from memweave_adapters import unquote_block_ids
+
+    block = render_memories([item("Likes tea", 0.9), item('Says "hi" <b>', 0.4)], with_ids=True)
+    assert unquote_block_ids(block) == [
+        ("Likes tea", "Likes tea"),
+        ('Says "hi" <b>', 'Says "hi" <b>'),
+    ]
+    assert unquote_block(block) == ["Likes tea", 'Says "hi" <b>']

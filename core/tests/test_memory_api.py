@@ -70,8 +70,22 @@ def test_search_ranks_relevant_memory_first_and_scores(mem: Memory) -> None:
     scores = [r.score for r in res.results]
     assert scores == sorted(scores, reverse=True)
     assert len(mem.search("dog", user_id="u", limit=1).results) == 1
-    above = mem.search("dog", user_id="u", threshold=0.99)
+    above = mem.search("what is my dog called?", user_id="u", threshold=0.3)
     assert [r.memory for r in above.results] == ["My dog is called Rex"]
+
+
+def test_scores_are_absolute_not_relative_to_the_scope(mem: Memory) -> None:
+    mem.add("My dog is called Rex", user_id="u")
+    mem.add("I live in Lisbon", user_id="u")
+    unrelated = mem.search("quantum chromodynamics lecture", user_id="u", explain=True)
+    assert max(r.score for r in unrelated.results) < 0.1
+    assert mem.search("quantum chromodynamics lecture", user_id="u", threshold=0.1).results == []
+    hit = mem.search("what is my dog called?", user_id="u", explain=True).results[0]
+    parts = hit.explain
+    assert parts is not None
+    assert parts["dense_norm"] == pytest.approx(max(0.0, parts["dense"]))
+    assert parts["keyword_norm"] == pytest.approx(parts["keyword"] / (parts["keyword"] + 10))
+    assert hit.score == pytest.approx(0.5 * parts["dense_norm"] + 0.5 * parts["keyword_norm"])
 
 
 def test_search_validation(mem: Memory) -> None:
@@ -279,3 +293,22 @@ def test_default_memory_uses_memweave_home(tmp_path: Path, monkeypatch: pytest.M
         assert mem.path == tmp_path / "home"
         mem.add("hello", user_id="u")
     assert (tmp_path / "home" / "memweave.db").exists()
+
+
+def test_update_sets_and_clears_expiration(mem: Memory) -> None:
+    mid = mem.add("Temporary door code 4411", user_id="u").results[0].id
+    mem.update(mid, expiration_date=datetime.now(UTC) - timedelta(minutes=1))
+    assert mem.search("door code", user_id="u").results == []
+    assert mem.get(mid).expiration_date is not None
+    mem.update(mid, expiration_date=None)
+    assert mem.search("door code", user_id="u").results[0].id == mid
+    assert mem.get(mid).memory == "Temporary door code 4411"  # text untouched
+
+
+def test_background_add_reaches_the_window_at_once(store_dir: Path) -> None:
+    with Memory(store_dir, embedder="hash") as mem:
+        handle = mem.add("I am writing a novel", user_id="u", background=True)
+        assert [m["content"] for m in mem.get_messages(user_id="u")] == ["I am writing a novel"]
+        mem.flush()
+        assert handle.result().results[0].event == "ADD"
+        assert len(mem.get_messages(user_id="u")) == 1  # not appended twice

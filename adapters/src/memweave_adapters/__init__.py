@@ -13,7 +13,15 @@ from ._binding import MemoryBinding, result_ids
 from ._discovery import GROUP, AdapterInfo, discover
 from ._messages import last_user_text, normalize_role, text_of, to_message, to_messages
 from ._options import BoundStore, StoreLike, bind_store, check_roles, check_token_budget
-from ._render import CLOSE_TAG, OPEN_TAG, approx_tokens, quote, render_memories, unquote_block
+from ._render import (
+    CLOSE_TAG,
+    OPEN_TAG,
+    approx_tokens,
+    quote,
+    render_memories,
+    unquote_block,
+    unquote_block_ids,
+)
 from ._sync import run_async, run_sync
 
 __all__ = [
@@ -40,4 +48,5 @@ __all__ = [
     "to_message",
     "to_messages",
     "unquote_block",
+    "unquote_block_ids",
 ]

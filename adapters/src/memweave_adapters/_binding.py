@@ -154,10 +154,14 @@ class MemoryBinding:
     ) -> Any:
         """Add ``messages`` (string, dict, or list of dicts) to the scope's memory.
 
-        Returns the ``AddResult`` (or an ``AddHandle`` with ``background=True``); empty input
-        returns ``None`` rather than raising, since adapters forward whatever a turn held.
+        Returns the ``AddResult`` (or an ``AddHandle`` with ``background=True``). Empty input
+        returns ``None`` rather than raising, since adapters forward whatever a turn held, and
+        system-only input is only recorded in the message window.
         """
         if _is_empty(messages):
+            return None
+        if _only_system(messages):
+            self.append_messages(messages if isinstance(messages, list) else [messages])
             return None
         return self._sync.add(messages, **self._add_kwargs(metadata, background))
 
@@ -175,9 +179,9 @@ class MemoryBinding:
         """
         if _is_empty(messages):
             return None
-        if background:
+        if background or _only_system(messages):
             return await asyncio.to_thread(
-                self._sync.add, messages, **self._add_kwargs(metadata, True)
+                self.remember, messages, background=background, metadata=metadata
             )
         return await self.async_memory.add(messages, **self._add_kwargs(metadata, False))
 
@@ -238,10 +242,21 @@ def _is_empty(messages: Any) -> bool:
         return not messages.strip()
     if isinstance(messages, Mapping):
         content = messages.get("content")
-        return not (isinstance(content, str) and content.strip()) and not content
+        if isinstance(content, str):
+            return not content.strip()
+        return not content
     if isinstance(messages, Sequence):
         return all(_is_empty(m) for m in messages)
     return False
+
+
+def _only_system(messages: Any) -> bool:
+    """True for a system message (or a list of only those): nothing to remember, only to log."""
+    items = [messages] if isinstance(messages, Mapping) else messages
+    if isinstance(items, str) or not isinstance(items, Sequence):
+        return False
+    roles = [m.get("role") for m in items if isinstance(m, Mapping) and not _is_empty(m)]
+    return bool(roles) and len(roles) == len(items) and all(r == "system" for r in roles)
 
 
 def result_ids(result: AddResult | Any) -> list[str]:

@@ -26,6 +26,7 @@ PREAMBLE = (
 )
 
 _PIECE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+_DECODER = json.JSONDecoder()
 
 
 def approx_tokens(text: str) -> int:
@@ -43,8 +44,9 @@ def _date(item: MemoryItem) -> str:
     return stamp.date().isoformat() if stamp is not None else "undated"
 
 
-def render_line(item: MemoryItem) -> str:
-    return f"- [{_date(item)}] {quote(item.memory)}"
+def render_line(item: MemoryItem, *, with_id: bool = False) -> str:
+    ident = f"id={quote(item.id)} " if with_id else ""
+    return f"- [{_date(item)}] {ident}{quote(item.memory)}"
 
 
 def render_memories(
@@ -53,11 +55,13 @@ def render_memories(
     token_budget: int | None = 1000,
     count_tokens: Callable[[str], int] = approx_tokens,
     preamble: str = PREAMBLE,
+    with_ids: bool = False,
 ) -> str:
     """The prompt block for ``items`` (best first), or ``""`` when there is nothing to show.
 
     Items keep their order (callers pass search results, best first); when the block would
-    exceed ``token_budget``, the lowest-scored items are dropped until it fits.
+    exceed ``token_budget``, the lowest-scored items are dropped until it fits. ``with_ids``
+    prefixes each line with ``id="<memory id>"`` (for tools that let a model delete by id).
     """
     check_token_budget(token_budget)
     if not items:
@@ -66,7 +70,7 @@ def render_memories(
         enumerate(items),
         key=lambda pair: (-(pair[1].score if pair[1].score is not None else -math.inf), pair[0]),
     )
-    lines = [(index, render_line(item)) for index, item in ranked]
+    lines = [(index, render_line(item, with_id=with_ids)) for index, item in ranked]
     frame = f"{OPEN_TAG}\n{preamble}\n{CLOSE_TAG}"
     if token_budget is not None:
         used = count_tokens(frame)
@@ -86,8 +90,18 @@ def render_memories(
 
 def unquote_block(block: str) -> list[str]:
     """The memory texts inside a rendered block (for tests and debugging)."""
-    out = []
+    return [text for _, text in unquote_block_ids(block)]
+
+
+def unquote_block_ids(block: str) -> list[tuple[str | None, str]]:
+    """``(memory id or None, text)`` for each line of a rendered block."""
+    out: list[tuple[str | None, str]] = []
     for line in block.splitlines():
         if line.startswith("- [") and "] " in line:
-            out.append(json.loads(line.split("] ", 1)[1]))
+            rest = line.split("] ", 1)[1]
+            ident = None
+            if rest.startswith("id="):
+                ident, end = _DECODER.raw_decode(rest, 3)
+                rest = rest[end + 1 :]
+            out.append((ident, json.loads(rest)))
     return out

@@ -1,8 +1,12 @@
-"""Fusing dense similarity and keyword relevance into one score per candidate.
+"""Fusing dense similarity and keyword relevance into one absolute score per candidate.
 
-Each component is min-max normalised over the candidates of the query (the rows of one scope
-after filters), then mixed by a weighted sum. On LoCoMo turns this 50/50 mix retrieved better
-than either component alone and better than reciprocal-rank fusion.
+Both components are mapped to [0, 1] without looking at the other candidates: cosine
+similarity is clipped at 0, and BM25 is saturated as ``bm25 / (bm25 + K)``. The fused score is
+their weighted sum (50/50 by default), so it means the same thing for every query and scope and
+a ``threshold`` is meaningful. On LoCoMo turns (bench/locomo.py) this mix retrieves as well as
+min-max normalisation (any@10 0.729 against 0.733, within noise) and far better than dense-only
+(0.587) or reciprocal-rank fusion (0.672), while min-max would give every query's best match a
+score near 1 however unrelated it is.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+#: BM25 value that maps to 0.5: about the median best keyword score of a relevant match.
+KEYWORD_HALF = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,35 +39,29 @@ class Fused:
         }
 
 
-def minmax(values: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1]; a constant vector maps to 1 where positive and 0 otherwise."""
-    if values.size == 0:
-        return values.astype(np.float64)
-    lo, hi = float(values.min()), float(values.max())
-    if hi - lo <= 1e-12:
-        return np.full(values.shape, 1.0 if hi > 0 else 0.0)
-    return (values - lo) / (hi - lo)
-
-
 def fuse(dense: np.ndarray, keyword: np.ndarray, keyword_weight: float) -> Fused:
-    """Weighted sum of min-max normalised dense and keyword scores."""
+    """Weighted sum of clipped cosine similarity and saturated BM25."""
     dense = dense.astype(np.float64)
     keyword = keyword.astype(np.float64)
-    dense_norm = minmax(dense)
-    keyword_norm = minmax(keyword)
+    dense_norm = np.clip(dense, 0.0, 1.0)
+    keyword_norm = keyword / (keyword + KEYWORD_HALF)
     fused = (1.0 - keyword_weight) * dense_norm + keyword_weight * keyword_norm
     return Fused(dense, keyword, dense_norm, keyword_norm, fused)
 
 
-def top(scores: np.ndarray, limit: int, threshold: float | None) -> np.ndarray:
-    """Indices of the best ``limit`` scores (ties keep input order), at or above ``threshold``."""
+def top(
+    scores: np.ndarray, limit: int, threshold: float | None, tiebreak: np.ndarray | None = None
+) -> np.ndarray:
+    """Indices of the best ``limit`` scores at or above ``threshold``.
+
+    Ties are broken by ``tiebreak`` (higher first; the raw dense similarity, which keeps an
+    order among candidates whose clipped scores are all 0), then by input order.
+    """
     if scores.size == 0:
         return np.zeros(0, dtype=np.int64)
     candidates = np.arange(scores.size)
     if threshold is not None:
         candidates = candidates[scores >= threshold]
-    if candidates.size > limit:
-        part = np.argpartition(-scores[candidates], limit - 1)[:limit]
-        candidates = candidates[part]
-    order = np.lexsort((candidates, -scores[candidates]))
-    return candidates[order]
+    second = np.zeros(scores.size) if tiebreak is None else tiebreak
+    order = np.lexsort((candidates, -second[candidates], -scores[candidates]))
+    return candidates[order[:limit]]

@@ -8,8 +8,6 @@ different scopes run concurrently.
 from __future__ import annotations
 
 import asyncio
-import logging
-import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,24 +15,26 @@ from typing import Any
 from ._pipeline import arun_infer
 from .config import MemoryConfig
 from .embed import Embedder
-from .memory import AddRequest, Memory
+from .memory import AddHandle, AddRequest, Memory
 from .types import AddResult, BatchResult, HistoryEntry, MemoryItem, MemoryList, SearchResult
-
-logger = logging.getLogger("memweave")
 
 
 class AsyncAddHandle:
-    """The pending result of ``await mem.add(..., background=True)``: ``await handle.result()``."""
+    """The pending result of ``await mem.add(..., background=True)``: ``await handle.result()``.
 
-    def __init__(self, task: asyncio.Task[AddResult]) -> None:
-        self._task = task
+    The add runs on the store's worker threads, so it finishes even if the event loop that
+    started it ends first.
+    """
+
+    def __init__(self, handle: AddHandle) -> None:
+        self._handle = handle
 
     def done(self) -> bool:
-        return self._task.done()
+        return self._handle.done()
 
     async def result(self) -> AddResult:
         """Wait for the add and return its result (re-raising its error, if any)."""
-        return await asyncio.shield(self._task)
+        return await asyncio.wrap_future(self._handle._future)
 
     def __await__(self) -> Any:
         return self.result().__await__()
@@ -53,16 +53,12 @@ class AsyncMemory:
         **options: Any,
     ) -> None:
         self._sync = Memory(path, embedder=embedder, llm=llm, config=config, **options)
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._pending: set[asyncio.Task[AddResult]] = set()
 
     @classmethod
     def wrap(cls, memory: Memory) -> AsyncMemory:
         """An async front end over an existing ``Memory`` (same store, same lock)."""
         out = cls.__new__(cls)
         out._sync = memory
-        out._locks = weakref.WeakValueDictionary()
-        out._pending = set()
         return out
 
     @classmethod
@@ -119,31 +115,25 @@ class AsyncMemory:
             categories=categories,
         )
         if background:
-            task = asyncio.get_running_loop().create_task(self._run_add(req))
-            self._pending.add(task)
-            task.add_done_callback(self._done)
-            return AsyncAddHandle(task)
+            return AsyncAddHandle(self._sync._submit(req))
         return await self._run_add(req)
 
     async def _run_add(self, req: AddRequest) -> AddResult:
         if not req.infer:
             return await asyncio.to_thread(self._sync._add_raw, req)
-        lock = self._locks.get(req.key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[req.key] = lock
-        async with lock:
+        # The same per-scope lock as the sync and background paths, taken without blocking
+        # the loop (and without leaking it if this coroutine is cancelled while waiting).
+        lock = self._sync._scope_lock(req.key)
+        while not lock.acquire(blocking=False):  # noqa: ASYNC110 (a thread lock, not a loop one)
+            await asyncio.sleep(0.005)
+        try:
             return await arun_infer(self._sync, req)
-
-    def _done(self, task: asyncio.Task[AddResult]) -> None:
-        self._pending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.warning("memweave background add failed: %s", task.exception())
+        finally:
+            lock.release()
 
     async def aflush(self) -> None:
         """Wait until every background add has finished (errors stay on their handles)."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await asyncio.to_thread(self._sync.flush)
 
     flush = aflush
 

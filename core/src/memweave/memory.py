@@ -38,6 +38,8 @@ from .types import (
 
 logger = logging.getLogger("memweave")
 
+_KEEP: Any = object()  # "argument not given", where None has a meaning of its own
+
 _NO_LLM_NOTICE = (
     "memweave: no LLM is configured, so add() stores messages verbatim (infer=False). "
     "Pass llm={'model': ..., 'base_url': ...} to extract facts."
@@ -58,6 +60,8 @@ class AddRequest:
     memory_type: str | None
     prompt: str | None
     infer: bool
+    #: Set once the messages are in the scope's window (background adds do it up front).
+    window_done: bool = False
 
     @property
     def ids(self) -> tuple[str | None, str | None, str | None]:
@@ -282,6 +286,10 @@ class Memory:
             return lock
 
     def _submit(self, req: AddRequest) -> AddHandle:
+        # The raw messages reach the window now, so chat history never lags a background add.
+        with self._store.write() as tx:
+            self._append_window(tx, req, _now())
+        req.window_done = True
         with self._scope_guard:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(
@@ -368,6 +376,8 @@ class Memory:
         )
 
     def _append_window(self, tx: Txn, req: AddRequest, recorded: float) -> None:
+        if req.window_done:
+            return
         self._store.append_messages(
             tx,
             req.ids,
@@ -446,7 +456,7 @@ class Memory:
                 blobs = [r[2] for r in rows]
             keyword = bm25(blobs, qterms)
             scores = fuse(dense, keyword, float(weight))
-            chosen = top(scores.fused, limit, floor)
+            chosen = top(scores.fused, limit, floor, scores.dense)
             items = self._items_for(
                 conn, rids[chosen], None if versions is None else [versions[i] for i in chosen]
             )
@@ -645,13 +655,19 @@ class Memory:
         *,
         metadata: Mapping[str, Any] | None = None,
         text: str | None = None,
+        expiration_date: Any = _KEEP,
     ) -> MemoryItem:
-        """Change a memory's text and/or metadata; the id stays, the old text becomes a version.
+        """Change a memory's text, metadata and/or expiration; the id stays.
 
-        ``text`` is mem0 v2's name for ``data``. Metadata, when given, replaces the old one.
+        A new text retires the old one as a version (see ``history`` and ``as_of``).
+        ``text`` is mem0 v2's name for ``data``. Metadata, when given, replaces the old one;
+        ``expiration_date=None`` removes an expiration.
         """
         data = check.alias(data, None, text, "data", "text")
-        self._batch_update([{"memory_id": memory_id, "text": data, "metadata": metadata}])
+        change: dict[str, Any] = {"memory_id": memory_id, "text": data, "metadata": metadata}
+        if expiration_date is not _KEEP:
+            change["expiration_date"] = expiration_date
+        self._batch_update([change])
         return self.get(memory_id)
 
     def batch_update(self, updates: Sequence[Mapping[str, Any]]) -> BatchResult:
@@ -665,7 +681,7 @@ class Memory:
         for i, upd in enumerate(updates):
             if not isinstance(upd, Mapping):
                 raise ValidationError(f"updates[{i}] must be a dict")
-            unknown = set(upd) - {"memory_id", "text", "data", "metadata"}
+            unknown = set(upd) - {"memory_id", "text", "data", "metadata", "expiration_date"}
             if unknown:
                 raise ValidationError(f"updates[{i}] has unknown keys {sorted(unknown)}")
             mid = check.memory_id(upd.get("memory_id"))
@@ -673,16 +689,28 @@ class Memory:
             if text is not None:
                 text = check.text(text, f"updates[{i}].text")
             meta = None if upd.get("metadata") is None else check.metadata(upd["metadata"])
-            if text is None and meta is None:
-                raise ValidationError(f"updates[{i}] needs 'text' and/or 'metadata'")
-            plans.append((mid, text, meta))
-        texts = [t for _, t, _ in plans if t is not None]
+            expires: Any = _KEEP
+            if "expiration_date" in upd:
+                expires = optional_epoch(
+                    upd["expiration_date"], name=f"updates[{i}].expiration_date"
+                )
+            if text is None and meta is None and expires is _KEEP:
+                raise ValidationError(
+                    f"updates[{i}] needs 'text', 'metadata' and/or 'expiration_date'"
+                )
+            plans.append((mid, text, meta, expires))
+        texts = [t for _, t, _, _ in plans if t is not None]
         vectors = iter(self._embed(texts)) if texts else iter(())
         out = []
         now = _now()
         with self._store.write() as tx:
-            for mid, text, meta in plans:
+            for mid, text, meta, expires in plans:
                 rid = self._rid(tx.conn, mid)
+                if expires is not _KEEP:
+                    tx.conn.execute(
+                        "UPDATE memories SET expires_at = ?, updated_at = ? WHERE rid = ?",
+                        (expires, now, rid),
+                    )
                 meta_json = None if meta is None else json.dumps(meta, ensure_ascii=False)
                 current = tx.conn.execute(
                     "SELECT hash FROM memories WHERE rid = ?", (rid,)
