@@ -64,7 +64,7 @@ def memweave_searcher(
 
     embedder = LookupEmbedder()
     embedder.table = table
-    mem = Memory(workdir / f"memweave-{variant}", embedder=embedder)
+    mem = Memory(workdir / f"memweave-{variant}-{keyword_weight}", embedder=embedder)
     for conv in conversations:
         mem.batch_add(
             [
