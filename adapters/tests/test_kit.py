@@ -201,3 +201,15 @@ def test_render_with_ids_round_trips() -> None:
         ('Says "hi" <b>', 'Says "hi" <b>'),
     ]
     assert unquote_block(block) == ["Likes tea", 'Says "hi" <b>']
+
+
+def test_fit_memories_matches_what_render_shows(memory: Memory) -> None:
+    from memweave_adapters import fit_memories
+
+    many = [item(f"fact number {i} " + "word " * 20, 1.0 - i / 100) for i in range(30)]
+    kept = fit_memories(many, token_budget=250)
+    assert [m.memory for m in kept] == unquote_block(render_memories(many, token_budget=250))
+    binding = MemoryBinding(memory, user_id="u", infer=None)
+    assert binding.extracts is False  # no LLM on this store
+    binding.remember("I like chess", categories=["games"])
+    assert binding.list()[0].categories == ["games"]

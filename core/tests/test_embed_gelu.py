@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -79,18 +78,11 @@ def test_gelu_in_place_over_several_chunks() -> None:
     np.testing.assert_array_equal(x, expected)
 
 
-def test_gelu_bias_and_parallel_parts_match_the_plain_path() -> None:
+def test_gelu_with_bias_matches_adding_it_first() -> None:
     rng = np.random.default_rng(11)
-    x = rng.normal(scale=2.0, size=(257, 1536)).astype(np.float32)
+    x = rng.normal(scale=2.0, size=(257, 1536)).astype(np.float32)  # rows span chunk edges
     bias = rng.normal(size=1536).astype(np.float32)
-    expected = gelu(x + bias)
-    serial = gelu_(x.copy(), bias)
-    with ThreadPoolExecutor(2) as pool:
-        parallel = gelu_(x.copy(), bias, pool=pool, parts=3)
-        no_bias = gelu_(x.copy(), pool=pool, parts=2)
-    np.testing.assert_array_equal(serial, expected)
-    np.testing.assert_array_equal(parallel, expected)
-    np.testing.assert_array_equal(no_bias, gelu(x))
+    np.testing.assert_array_equal(gelu_(x.copy(), bias), gelu(x + bias))
     with pytest.raises(ValueError):
         gelu_(x.copy(), bias[:10])
 

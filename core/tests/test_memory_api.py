@@ -312,3 +312,13 @@ def test_background_add_reaches_the_window_at_once(store_dir: Path) -> None:
         mem.flush()
         assert handle.result().results[0].event == "ADD"
         assert len(mem.get_messages(user_id="u")) == 1  # not appended twice
+
+
+def test_update_categories_and_add_without_window(mem: Memory) -> None:
+    mid = mem.add("Runs on Tuesdays", user_id="u", categories=["sport"], window=False).results[0].id
+    assert mem.get_messages(user_id="u") == []
+    mem.update(mid, categories=["sport", "routine"])
+    assert mem.get(mid).categories == ["routine", "sport"]
+    assert mem.get_all(user_id="u", filters={"categories": {"contains": "routine"}}).total == 1
+    with pytest.raises(ValidationError, match="window"):
+        mem.add("x", user_id="u", window="no")  # type: ignore[arg-type]

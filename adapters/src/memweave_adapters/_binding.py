@@ -137,12 +137,23 @@ class MemoryBinding:
         return found.results
 
     # -- remember --------------------------------------------------------------------------
-    def _add_kwargs(self, metadata: Mapping[str, Any] | None, background: bool) -> dict[str, Any]:
+    @property
+    def extracts(self) -> bool:
+        """Whether ``remember`` extracts facts with an LLM (else it stores messages verbatim)."""
+        return self.infer if self.infer is not None else self._sync.llm is not None
+
+    def _add_kwargs(
+        self,
+        metadata: Mapping[str, Any] | None,
+        background: bool,
+        categories: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
         return {
             **self.scope,
             "metadata": {**self.metadata, **(metadata or {})} or None,
             "infer": self.infer,
             "background": background,
+            "categories": categories,
         }
 
     def remember(
@@ -151,6 +162,7 @@ class MemoryBinding:
         *,
         background: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
     ) -> Any:
         """Add ``messages`` (string, dict, or list of dicts) to the scope's memory.
 
@@ -163,7 +175,7 @@ class MemoryBinding:
         if _only_system(messages):
             self.append_messages(messages if isinstance(messages, list) else [messages])
             return None
-        return self._sync.add(messages, **self._add_kwargs(metadata, background))
+        return self._sync.add(messages, **self._add_kwargs(metadata, background, categories))
 
     async def aremember(
         self,
@@ -171,6 +183,7 @@ class MemoryBinding:
         *,
         background: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
     ) -> Any:
         """Async twin of :meth:`remember`.
 
@@ -181,9 +194,14 @@ class MemoryBinding:
             return None
         if background or _only_system(messages):
             return await asyncio.to_thread(
-                self.remember, messages, background=background, metadata=metadata
+                self.remember,
+                messages,
+                background=background,
+                metadata=metadata,
+                categories=categories,
             )
-        return await self.async_memory.add(messages, **self._add_kwargs(metadata, False))
+        kwargs = self._add_kwargs(metadata, False, categories)
+        return await self.async_memory.add(messages, **kwargs)
 
     # -- listing and forgetting ------------------------------------------------------------
     def list(

@@ -49,6 +49,36 @@ def render_line(item: MemoryItem, *, with_id: bool = False) -> str:
     return f"- [{_date(item)}] {ident}{quote(item.memory)}"
 
 
+def fit_memories(
+    items: Sequence[MemoryItem],
+    *,
+    token_budget: int | None = 1000,
+    count_tokens: Callable[[str], int] = approx_tokens,
+    preamble: str = PREAMBLE,
+    with_ids: bool = False,
+) -> list[MemoryItem]:
+    """The items :func:`render_memories` shows under ``token_budget``, in their given order.
+
+    Lines are admitted best score first; the lowest-scored items are the ones dropped.
+    """
+    check_token_budget(token_budget)
+    if not items or token_budget is None:
+        return list(items)
+    ranked = sorted(
+        enumerate(items),
+        key=lambda pair: (-(pair[1].score if pair[1].score is not None else -math.inf), pair[0]),
+    )
+    used = count_tokens(f"{OPEN_TAG}\n{preamble}\n{CLOSE_TAG}")
+    kept = []
+    for index, item in ranked:
+        cost = count_tokens(render_line(item, with_id=with_ids))
+        if used + cost > token_budget:
+            continue
+        kept.append(index)
+        used += cost
+    return [items[i] for i in sorted(kept)]
+
+
 def render_memories(
     items: Sequence[MemoryItem],
     *,
@@ -60,31 +90,20 @@ def render_memories(
     """The prompt block for ``items`` (best first), or ``""`` when there is nothing to show.
 
     Items keep their order (callers pass search results, best first); when the block would
-    exceed ``token_budget``, the lowest-scored items are dropped until it fits. ``with_ids``
-    prefixes each line with ``id="<memory id>"`` (for tools that let a model delete by id).
+    exceed ``token_budget``, the lowest-scored items are dropped until it fits (see
+    :func:`fit_memories`). ``with_ids`` prefixes each line with ``id="<memory id>"`` (for
+    tools that let a model delete by id).
     """
-    check_token_budget(token_budget)
-    if not items:
-        return ""
-    ranked = sorted(
-        enumerate(items),
-        key=lambda pair: (-(pair[1].score if pair[1].score is not None else -math.inf), pair[0]),
+    shown = fit_memories(
+        items,
+        token_budget=token_budget,
+        count_tokens=count_tokens,
+        preamble=preamble,
+        with_ids=with_ids,
     )
-    lines = [(index, render_line(item, with_id=with_ids)) for index, item in ranked]
-    frame = f"{OPEN_TAG}\n{preamble}\n{CLOSE_TAG}"
-    if token_budget is not None:
-        used = count_tokens(frame)
-        kept = []
-        for index, line in lines:
-            cost = count_tokens(line)
-            if used + cost > token_budget:
-                continue  # lines are best-first, so later (lower-scored) ones are dropped
-            kept.append((index, line))
-            used += cost
-        lines = kept
-    if not lines:
+    if not shown:
         return ""
-    body = "\n".join(line for _, line in sorted(lines))
+    body = "\n".join(render_line(item, with_id=with_ids) for item in shown)
     return f"{OPEN_TAG}\n{preamble}\n{body}\n{CLOSE_TAG}"
 
 

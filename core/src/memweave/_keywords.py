@@ -76,34 +76,38 @@ def tokenize(text: str) -> list[str]:
     return [term for word in _WORD.findall(_normalise(text)) for term in _word_terms(word)]
 
 
-def _term_id(term: str) -> int:
-    digest = hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+def _term_bytes(term: str) -> bytes:
+    """A term's id: the first 8 bytes of its BLAKE2b digest (read as little-endian int64)."""
+    return hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest()
 
 
-# word -> its term ids; natural text reuses few words, so this makes indexing cheap.
-_WORD_IDS: dict[str, tuple[int, ...]] = {}
-_WORD_IDS_MAX = 500_000
+# word -> the bytes of its term ids (b"" for a stopword); natural text reuses few words, so
+# this turns indexing into dictionary lookups and one bytes join.
+_WORD_BLOBS: dict[str, bytes] = {}
+_WORD_BLOBS_MAX = 500_000
+
+
+def _word_blob(word: str) -> bytes:
+    blob = b"".join(_term_bytes(t) for t in _word_terms(word))
+    if len(_WORD_BLOBS) >= _WORD_BLOBS_MAX:
+        _WORD_BLOBS.clear()
+    _WORD_BLOBS[word] = blob
+    return blob
+
+
+def terms_blob(text: str) -> bytes:
+    """What a memory row stores for keyword search: its term ids (with repeats) as int64 bytes."""
+    words = _WORD.findall(_normalise(text))
+    cache = _WORD_BLOBS
+    try:
+        return b"".join([cache[w] for w in words])
+    except KeyError:
+        return b"".join([cache[w] if w in cache else _word_blob(w) for w in words])
 
 
 def term_ids(text: str) -> np.ndarray:
     """The hashed terms of ``text`` (with repeats, so term frequency is kept) as int64."""
-    cache = _WORD_IDS
-    out: list[int] = []
-    for word in _WORD.findall(_normalise(text)):
-        ids = cache.get(word)
-        if ids is None:
-            ids = tuple(_term_id(t) for t in _word_terms(word))
-            if len(cache) >= _WORD_IDS_MAX:
-                cache.clear()
-            cache[word] = ids
-        out.extend(ids)
-    return np.array(out, dtype=np.int64)
-
-
-def terms_blob(text: str) -> bytes:
-    """What a memory row stores for keyword search."""
-    return term_ids(text).tobytes()
+    return np.frombuffer(terms_blob(text), dtype="<i8")
 
 
 def query_terms(text: str) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -69,6 +70,19 @@ class Txn:
     puts: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     clears: list[int] = field(default_factory=list)
     erased: list[int] = field(default_factory=list)
+
+
+def new_ids(n: int) -> list[str]:
+    """``n`` random uuid4 strings, made in one batch (bulk inserts create many at once)."""
+    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.tobytes().hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
+        f"{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * n, 32)
+    ]
 
 
 def text_hash(text: str) -> str:

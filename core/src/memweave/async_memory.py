@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import _validate as check
 from ._pipeline import arun_infer
 from .config import MemoryConfig
 from .embed import Embedder
@@ -98,6 +99,7 @@ class AsyncMemory:
         prompt: str | None = None,
         categories: Sequence[str] | None = None,
         background: bool = False,
+        window: bool = True,
     ) -> AddResult | AsyncAddHandle:
         """Like :meth:`Memory.add`; ``background=True`` returns an :class:`AsyncAddHandle`."""
         req = self._sync._plan_add(
@@ -114,6 +116,7 @@ class AsyncMemory:
             prompt=prompt,
             categories=categories,
         )
+        req.window_done = not check.flag(window, "window")
         if background:
             return AsyncAddHandle(self._sync._submit(req))
         return await self._run_add(req)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,7 +19,7 @@ from ._filters import compile_filters
 from ._fusion import fuse, top
 from ._keywords import bm25, query_terms, terms_blob
 from ._messages import Message, normalize_messages
-from ._store import ITEM_COLUMNS, NewRow, Store, Txn, scope_key, scope_sql, text_hash
+from ._store import ITEM_COLUMNS, NewRow, Store, Txn, new_ids, scope_key, scope_sql, text_hash
 from ._time import now as _now
 from ._time import optional_epoch, to_datetime, to_epoch
 from .config import MemoryConfig, build_config, from_mem0_config
@@ -242,13 +241,15 @@ class Memory:
         prompt: str | None = None,
         categories: Sequence[str] | None = None,
         background: bool = False,
+        window: bool = True,
     ) -> AddResult | AddHandle:
         """Remember ``messages`` for a scope.
 
         With an LLM (``infer=True``, the default when one is configured) one LLM call turns
         the messages into facts and reconciles them with what the scope already knows;
         without one, each non-system message is stored verbatim. ``background=True`` returns
-        an :class:`AddHandle` at once.
+        an :class:`AddHandle` at once. ``window=False`` skips recording the messages in the
+        scope's message window (for callers that keep that history themselves).
         """
         req = self._plan_add(
             messages,
@@ -264,6 +265,7 @@ class Memory:
             prompt=prompt,
             categories=categories,
         )
+        req.window_done = not check.flag(window, "window")
         if background:
             return self._submit(req)
         return self._run_add(req)
@@ -330,6 +332,7 @@ class Memory:
         user, agent, run = req.ids
         return [
             _new_row(
+                memory_id,
                 text,
                 vector,
                 user,
@@ -345,7 +348,9 @@ class Memory:
                 recorded,
                 req.expires,
             )
-            for text, vector, (actor, role) in zip(texts, vectors, speakers)
+            for memory_id, text, vector, (actor, role) in zip(
+                new_ids(len(texts)), texts, vectors, speakers
+            )
         ]
 
     def _add_raw(self, req: AddRequest) -> AddResult:
@@ -656,15 +661,18 @@ class Memory:
         metadata: Mapping[str, Any] | None = None,
         text: str | None = None,
         expiration_date: Any = _KEEP,
+        categories: Sequence[str] | None = None,
     ) -> MemoryItem:
         """Change a memory's text, metadata and/or expiration; the id stays.
 
         A new text retires the old one as a version (see ``history`` and ``as_of``).
-        ``text`` is mem0 v2's name for ``data``. Metadata, when given, replaces the old one;
-        ``expiration_date=None`` removes an expiration.
+        ``text`` is mem0 v2's name for ``data``. Metadata and categories, when given, replace
+        the old ones; ``expiration_date=None`` removes an expiration.
         """
         data = check.alias(data, None, text, "data", "text")
         change: dict[str, Any] = {"memory_id": memory_id, "text": data, "metadata": metadata}
+        if categories is not None:
+            change["categories"] = categories
         if expiration_date is not _KEEP:
             change["expiration_date"] = expiration_date
         self._batch_update([change])
@@ -681,7 +689,14 @@ class Memory:
         for i, upd in enumerate(updates):
             if not isinstance(upd, Mapping):
                 raise ValidationError(f"updates[{i}] must be a dict")
-            unknown = set(upd) - {"memory_id", "text", "data", "metadata", "expiration_date"}
+            unknown = set(upd) - {
+                "memory_id",
+                "text",
+                "data",
+                "metadata",
+                "expiration_date",
+                "categories",
+            }
             if unknown:
                 raise ValidationError(f"updates[{i}] has unknown keys {sorted(unknown)}")
             mid = check.memory_id(upd.get("memory_id"))
@@ -694,18 +709,24 @@ class Memory:
                 expires = optional_epoch(
                     upd["expiration_date"], name=f"updates[{i}].expiration_date"
                 )
-            if text is None and meta is None and expires is _KEEP:
+            cats = None if upd.get("categories") is None else check.categories(upd["categories"])
+            if text is None and meta is None and expires is _KEEP and cats is None:
                 raise ValidationError(
-                    f"updates[{i}] needs 'text', 'metadata' and/or 'expiration_date'"
+                    f"updates[{i}] needs 'text', 'metadata', 'categories' and/or 'expiration_date'"
                 )
-            plans.append((mid, text, meta, expires))
-        texts = [t for _, t, _, _ in plans if t is not None]
+            plans.append((mid, text, meta, expires, cats))
+        texts = [plan[1] for plan in plans if plan[1] is not None]
         vectors = iter(self._embed(texts)) if texts else iter(())
         out = []
         now = _now()
         with self._store.write() as tx:
-            for mid, text, meta, expires in plans:
+            for mid, text, meta, expires, cats in plans:
                 rid = self._rid(tx.conn, mid)
+                if cats is not None:
+                    tx.conn.execute(
+                        "UPDATE memories SET categories = ?, updated_at = ? WHERE rid = ?",
+                        (json.dumps(cats, ensure_ascii=False), now, rid),
+                    )
                 if expires is not _KEEP:
                     tx.conn.execute(
                         "UPDATE memories SET expires_at = ?, updated_at = ? WHERE rid = ?",
@@ -827,10 +848,13 @@ class Memory:
         if not prepared:
             return BatchResult(results=[])
         vectors = self._embed([p[0] for p in prepared])
-        rows = [_new_row(p[0], vector, *p[1:]) for p, vector in zip(prepared, vectors)]
+        ids = new_ids(len(prepared))
+        rows = [_new_row(i, p[0], v, *p[1:]) for i, p, v in zip(ids, prepared, vectors)]
         with self._store.write() as tx:
             self._store.insert(tx, rows)
-        return BatchResult(results=[{"id": r.id, "memory": r.memory, "event": "ADD"} for r in rows])
+        return BatchResult._trusted(
+            {"results": [{"id": r.id, "memory": r.memory, "event": "ADD"} for r in rows]}
+        )
 
     # -- message window ----------------------------------------------------------------------
     def get_messages(
@@ -952,6 +976,7 @@ def _json(value: Any, empty: str) -> str:
 
 
 def _new_row(
+    memory_id: str,
     text: str,
     vector: np.ndarray,
     user: str | None,
@@ -967,9 +992,9 @@ def _new_row(
     recorded: float,
     expires: float | None,
 ) -> NewRow:
-    """A new memory row with a fresh uuid4 id, its hash and its keyword terms."""
+    """A new memory row with its hash and its keyword terms."""
     return NewRow(
-        id=str(uuid.uuid4()),
+        id=memory_id,
         memory=text,
         hash=text_hash(text),
         user_id=user,

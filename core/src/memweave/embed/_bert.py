@@ -9,10 +9,7 @@ hot loop is a handful of large ``matmul`` calls per layer.
 from __future__ import annotations
 
 import math
-import os
-import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,7 +92,6 @@ class BertEncoder:
         if h % config.heads:
             raise ValueError(f"hidden size {h} is not divisible by {config.heads} heads")
         self._head_dim = h // config.heads
-        self._threads = _compute_threads()
         prefix = "bert." if "bert.embeddings.word_embeddings.weight" in tensors else ""
 
         def get(name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -212,7 +208,6 @@ class BertEncoder:
         self._layer_norm(x, *self._emb_ln)
         maskf = mask.astype(np.float32)
         bias = ((1.0 - maskf) * _MASK_BIAS).reshape(b, 1, 1, n)
-        pool = _pool(self._threads) if self._threads > 1 else None
         for layer in self._layers:
             self._attention(x, layer, bias, ws)
             np.matmul(ws.ctx_rows, layer.out_w, out=spare)
@@ -221,7 +216,7 @@ class BertEncoder:
             self._layer_norm(spare, layer.ln1_g, layer.ln1_b)
             x, spare = spare, x
             np.matmul(x, layer.up_w, out=ws.up)
-            gelu_(ws.up, layer.up_b, pool=pool, parts=self._threads)
+            gelu_(ws.up, layer.up_b)
             np.matmul(ws.up, layer.down_w, out=spare)
             spare += layer.down_b
             spare += x
@@ -256,30 +251,3 @@ class _Workspace:
             ctx_rows=np.empty((rows, cfg.hidden), f32),
             up=np.empty((rows, cfg.intermediate), f32),
         )
-
-
-def _compute_threads() -> int:
-    """Threads for elementwise work: as many as BLAS may use (its env variables), else the CPUs."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        value = os.environ.get(name, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return min(int(value), cpus)
-    return min(cpus, _MAX_THREADS)
-
-
-_MAX_THREADS = 8
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """The shared helper threads for parallel GELU (created on first use)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(_MAX_THREADS - 1, thread_name_prefix="memweave-embed")
-        return _POOL

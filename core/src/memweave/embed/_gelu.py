@@ -16,9 +16,7 @@ relative to its own size rather than to 1.
 
 from __future__ import annotations
 
-import itertools
 import math
-from concurrent.futures import Executor
 
 import numpy as np
 
@@ -64,12 +62,10 @@ def _horner(coeffs: np.ndarray, x: np.ndarray, out: np.ndarray, *, monic: bool =
     """Write ``sum(coeffs[i] * x**i)`` into ``out`` (``monic``: the top coefficient is 1)."""
     if monic:
         np.add(x, coeffs[-2], out=out)
-        rest = coeffs[-3::-1]
     else:
         np.multiply(x, coeffs[-1], out=out)
         out += coeffs[-2]
-        rest = coeffs[-3::-1]
-    for c in rest:
+    for c in coeffs[-3::-1]:
         out *= x
         out += c
 
@@ -94,12 +90,12 @@ _GELU_CHUNK = 1 << 16  # elements per pass: the scratch buffers stay in L2/L3 ca
 _CLAMP = np.float32(15.0)  # exp(-15**2 / 2) is exactly 0 in float32, so the tail vanishes
 
 
-def _gelu_range(flat: np.ndarray, lo: int, hi: int, chunk: int, bias: np.ndarray | None) -> None:
-    """GELU of ``flat[lo:hi]`` in place (after adding ``bias`` row-wise), ``chunk`` at a time."""
-    size = min(chunk, hi - lo)
+def _gelu_chunks(flat: np.ndarray, chunk: int, bias: np.ndarray | None) -> None:
+    """GELU of the 1-d ``flat`` in place (after adding ``bias`` row-wise), ``chunk`` at a time."""
+    size = min(chunk, flat.size)
     ax, e, num, den = (np.empty(size, dtype=np.float32) for _ in range(4))
-    for start in range(lo, hi, chunk):
-        v = flat[start : min(start + chunk, hi)]
+    for start in range(0, flat.size, chunk):
+        v = flat[start : start + chunk]
         m = v.size
         if bias is not None:
             v.reshape(-1, bias.size)[...] += bias
@@ -118,19 +114,12 @@ def _gelu_range(flat: np.ndarray, lo: int, hi: int, chunk: int, bias: np.ndarray
         v -= nn
 
 
-def gelu_(
-    x: np.ndarray,
-    bias: np.ndarray | None = None,
-    *,
-    pool: Executor | None = None,
-    parts: int = 1,
-) -> np.ndarray:
+def gelu_(x: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """Apply exact GELU, ``x * Phi(x)``, to a C-contiguous float32 array in place and return it.
 
-    ``bias`` (as long as ``x``'s last axis) is added first, in the same cache-sized pass.
-    With a ``pool``, the array is split into ``parts`` ranges computed concurrently (numpy
-    releases the GIL inside each operation). Working chunk by chunk with reused scratch
-    buffers matters because on large activations memory traffic dominates the arithmetic.
+    ``bias`` (as long as ``x``'s last axis) is added first, in the same pass. Working chunk by
+    chunk with reused scratch buffers matters because on large activation matrices memory
+    traffic, not arithmetic, dominates the cost.
     """
     if x.dtype != np.float32 or not x.flags.c_contiguous:
         raise TypeError("gelu_ needs a C-contiguous float32 array")
@@ -141,19 +130,7 @@ def gelu_(
         if bias.shape != (width,):
             raise ValueError(f"bias of shape {bias.shape} does not match rows of {width}")
         chunk = max(1, _GELU_CHUNK // width) * width  # whole rows per chunk
-    n_chunks = -(-flat.size // chunk)
-    parts = max(1, min(parts, n_chunks)) if pool is not None else 1
-    if parts == 1:
-        _gelu_range(flat, 0, flat.size, chunk, bias)
-        return x
-    bounds = [min(flat.size, (n_chunks * i // parts) * chunk) for i in range(parts + 1)]
-    futures = [
-        pool.submit(_gelu_range, flat, lo, hi, chunk, bias)  # type: ignore[union-attr]
-        for lo, hi in itertools.pairwise(bounds[1:])
-    ]
-    _gelu_range(flat, bounds[0], bounds[1], chunk, bias)
-    for future in futures:
-        future.result()
+    _gelu_chunks(flat, chunk, bias)
     return x
 
 

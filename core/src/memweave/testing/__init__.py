@@ -6,6 +6,8 @@
 * :func:`count_tokens` / :func:`count_prompt_tokens`: the one token-count approximation
   used by the server's ``usage`` fields and by memweave's benchmarks.
 * :class:`HashEmbedder`: a deterministic, model-free embedder.
+* :class:`NetworkGuard`: refuses and records every non-loopback connection (``python -m
+  memweave.testing.no_network SCRIPT`` runs a script under it).
 * ``memweave.testing.pytest_plugin``: a ``scripted_openai_server`` fixture.
 
 See ``docs/testing.md`` for recipes.
@@ -16,6 +18,7 @@ from __future__ import annotations
 from memweave.embed import HashEmbedder
 
 from ._faults import Fault
+from ._network import NetworkGuard
 from ._records import RecordedRequest
 from ._replies import ChatReply, Reply, fenced, prose_wrapped, with_think
 from ._server import ChatHandler, EmbeddingHandler, ScriptedOpenAIServer
@@ -27,6 +30,7 @@ __all__ = [
     "EmbeddingHandler",
     "Fault",
     "HashEmbedder",
+    "NetworkGuard",
     "RecordedRequest",
     "Reply",
     "ScriptedOpenAIServer",

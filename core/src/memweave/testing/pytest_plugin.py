@@ -10,9 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from ._network import NetworkGuard
 from ._server import ScriptedOpenAIServer
 
-__all__ = ["scripted_openai_server"]
+__all__ = ["no_network", "scripted_openai_server"]
 
 
 @pytest.fixture
@@ -20,3 +21,10 @@ def scripted_openai_server() -> Iterator[ScriptedOpenAIServer]:
     """A started server with an empty script, stopped after the test."""
     with ScriptedOpenAIServer() as server:
         yield server
+
+
+@pytest.fixture
+def no_network() -> Iterator[NetworkGuard]:
+    """Every non-loopback connection or DNS lookup fails; ``.attempts`` lists them."""
+    with NetworkGuard() as guard:
+        yield guard
