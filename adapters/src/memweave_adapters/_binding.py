@@ -208,7 +208,14 @@ class MemoryBinding:
         self, *, limit: int = 100, filters: Mapping[str, Any] | None = None
     ) -> list[MemoryItem]:
         """The scope's memories, newest first."""
-        return self._sync.get_all(**self.scope, limit=limit, filters=filters).results
+        listed = self._sync.get_all(
+            user_id=self.user_id,
+            agent_id=self.agent_id,
+            run_id=self.run_id,
+            limit=limit,
+            filters=filters,
+        )
+        return listed.results
 
     def owns(self, memory_id: str) -> bool:
         """Whether ``memory_id`` exists and belongs to this binding's scope."""

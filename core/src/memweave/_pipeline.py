@@ -93,7 +93,8 @@ def _existing(memory: Memory, req: AddRequest) -> list[Existing]:
     query = "\n".join(m.content for m in req.messages if m.role != "system")
     if not query.strip():
         return []
-    found = memory.search(query, limit=limit, **req.scope)
+    user, agent, run = req.ids
+    found = memory.search(query, user_id=user, agent_id=agent, run_id=run, limit=limit)
     return [Existing(item.id, item.memory, item.immutable) for item in found.results]
 
 

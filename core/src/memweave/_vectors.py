@@ -85,7 +85,8 @@ class VectorIndex:
             raise StorageError("vector index is behind the database; reopen the store")
         if n <= _GATHER_MAX:
             return self._view()[rids] @ query
-        params = faiss.SearchParameters(sel=faiss.IDSelectorArray(rids))
+        params = faiss.SearchParameters()
+        params.sel = faiss.IDSelectorArray(rids)
         distances, labels = self.index.search(query.reshape(1, -1), n, params=params)
         labels, distances = labels[0], distances[0]
         found = labels >= 0

@@ -46,7 +46,7 @@ class NetworkGuard:
     def install(self) -> NetworkGuard:
         if self._saved:
             return self
-        real = {
+        real: dict[str, Any] = {
             "connect": socket.socket.connect,
             "connect_ex": socket.socket.connect_ex,
             "getaddrinfo": socket.getaddrinfo,
@@ -75,8 +75,8 @@ class NetworkGuard:
                 return str(real["gethostbyname"](host))
             raise guard._refuse("gethostbyname", host, dns=True)
 
-        socket.socket.connect = connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
         socket.getaddrinfo = getaddrinfo
         socket.gethostbyname = gethostbyname
         return self
