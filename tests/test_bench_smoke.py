@@ -197,3 +197,15 @@ def test_llm_judged_qa_harness_against_the_scripted_server(tmp_path: Path) -> No
     assert result["overall"]["n"] == 4
     assert result["by_category"]["single-hop"]["j_score"] == 1.0
     assert result["overall"]["j_score"] == pytest.approx(0.25)
+
+
+@pytest.mark.slow
+def test_embed_quick(tmp_path: Path) -> None:
+    data = tiny_locomo(tmp_path / "tiny.json")
+    out = run_bench(
+        tmp_path, "embed", "--quick", "--no-reference", "--data", str(data), "--turns", "8"
+    )
+    assert "| memweave (numpy) | 1 |" in out
+    row = figures(tmp_path, "embed-quick")["systems"]["memweave (1 threads)"]["overall"]
+    assert row["sentences_per_s"] > 0
+    assert row["load_s"] > 0

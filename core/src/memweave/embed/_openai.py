@@ -118,8 +118,7 @@ class OpenAIEmbedder:
     def dim(self) -> int:
         """The vector size: configured, discovered, or found with one probe request now."""
         if self._dim is None:
-            self.embed([_PROBE_TEXT])
-        assert self._dim is not None
+            return int(self.embed([_PROBE_TEXT]).shape[1])
         return self._dim
 
     @property
