@@ -96,9 +96,9 @@ def find_model(model_path: str | os.PathLike[str] | None, *, allow_download: boo
                 f"model_path and install the bundled model: {INSTALL_COMMAND}"
             )
         return ModelFiles(directory, "path")
-    directory = package_model_dir()
-    if directory is not None:
-        return ModelFiles(directory, "package")
+    packaged = package_model_dir()
+    if packaged is not None:
+        return ModelFiles(packaged, "package")
     found = hub_model_dir(allow_download=allow_download)
     if found is not None:
         return ModelFiles(*found)
