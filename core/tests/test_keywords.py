@@ -44,3 +44,35 @@ def test_chinese_memory_is_found_by_keyword(mem: Memory) -> None:
     mem.add("我住在北京", user_id="u")
     mem.add("I live in Paris", user_id="u")
     assert mem.search("北京", user_id="u").results[0].memory == "我住在北京"
+
+
+def reference_bm25(
+    docs: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75
+) -> list[float]:
+    """Textbook BM25 (Lucene IDF), written independently for comparison."""
+    import math
+
+    n = len(docs)
+    avgdl = sum(len(d) for d in docs) / n
+    out = []
+    for doc in docs:
+        score = 0.0
+        for term in set(query):
+            tf = doc.count(term)
+            if not tf:
+                continue
+            df = sum(1 for d in docs if term in d)
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(doc) / avgdl))
+        out.append(score)
+    return out
+
+
+def test_bm25_matches_the_textbook_formula_on_small_and_large_scopes() -> None:
+    rng = np.random.default_rng(11)
+    vocab = [f"word{i}" for i in range(40)]
+    for n_docs in (7, 2000):  # the second one takes the many-matches path
+        docs = [list(rng.choice(vocab, int(rng.integers(0, 15)))) for _ in range(n_docs)]
+        query = ["word1", "word2", "word3"]
+        got = bm25([terms_blob(" ".join(d)) for d in docs], query_terms(" ".join(query)))
+        assert np.allclose(got, reference_bm25(docs, query))

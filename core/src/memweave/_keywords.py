@@ -8,8 +8,12 @@ and erasing a memory erases its terms with it.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate
 
 import numpy as np
 
@@ -112,7 +116,7 @@ def term_ids(text: str) -> np.ndarray:
 
 def query_terms(text: str) -> np.ndarray:
     """Unique, sorted term ids of a query."""
-    return np.unique(term_ids(text))
+    return np.array(sorted(set(term_ids(text).tolist())), dtype=np.int64)
 
 
 def bm25(blobs: list[bytes], query: np.ndarray, *, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
@@ -125,18 +129,81 @@ def bm25(blobs: list[bytes], query: np.ndarray, *, k1: float = 1.2, b: float = 0
     scores = np.zeros(n, dtype=np.float64)
     if n == 0 or query.size == 0:
         return scores
-    lengths = np.fromiter((len(blob) >> 3 for blob in blobs), dtype=np.int64, count=n)
     flat = np.frombuffer(b"".join(blobs), dtype=np.int64)
-    match = flat[:, None] == query[None, :]
-    if not match.any():
+    # Which query term (if any) each document term is: one binary search per term.
+    slot = np.searchsorted(query, flat)
+    slot[slot == query.size] = 0
+    hit = np.flatnonzero(query[slot] == flat)
+    if hit.size == 0:
         return scores
-    # Term frequencies per document from a running count over the concatenated documents.
-    running = np.zeros((flat.size + 1, query.size), dtype=np.int32)
-    np.cumsum(match, axis=0, out=running[1:])
-    ends = np.cumsum(lengths)
-    tf = (running[ends] - running[ends - lengths]).astype(np.float64)
+    ends = list(accumulate(len(blob) >> 3 for blob in blobs))
+    if hit.size > _FEW_HITS:
+        return _bm25_dense(np.asarray(ends), hit, slot[hit], n, query.size, k1, b)
+    # Few matches (the usual case): a short Python loop beats a dozen tiny numpy calls.
+    counts: dict[tuple[int, int], int] = {}
+    for pos, term in zip(hit.tolist(), slot[hit].tolist()):
+        key = (bisect_right(ends, pos), term)
+        counts[key] = counts.get(key, 0) + 1
+    df = [0] * query.size
+    for _, term in counts:
+        df[term] += 1
+    idf = [math.log1p((n - d + 0.5) / (d + 0.5)) for d in df]
+    avgdl = ends[-1] / n or 1.0
+    for (doc, term), tf in counts.items():
+        length = ends[doc] - (ends[doc - 1] if doc else 0)
+        norm = k1 * (1.0 - b + b * length / avgdl)
+        scores[doc] += idf[term] * tf * (k1 + 1.0) / (tf + norm)
+    return scores
+
+
+_FEW_HITS = 256
+
+
+def _bm25_dense(
+    ends: np.ndarray, hit: np.ndarray, term: np.ndarray, n: int, q: int, k1: float, b: float
+) -> np.ndarray:
+    """The same BM25 with numpy throughout, for scopes with many matching terms."""
+    lengths = np.diff(ends, prepend=0)
+    doc = np.searchsorted(ends, hit, side="right")
+    tf = np.bincount(doc * q + term, minlength=n * q).reshape(n, q)
     df = np.count_nonzero(tf, axis=0)
     idf = np.log1p((n - df + 0.5) / (df + 0.5))
-    avgdl = lengths.mean() or 1.0
-    norm = k1 * (1.0 - b + b * lengths / avgdl)
-    return (idf * (tf * (k1 + 1.0)) / (tf + norm[:, None])).sum(axis=1)
+    norm = k1 * (1.0 - b + b * lengths / (lengths.mean() or 1.0))
+    return (tf * ((k1 + 1.0) * idf) / (tf + norm[:, None])).sum(axis=1)
+
+
+class TermIndex:
+    """Each memory's keyword terms in memory, addressed by row id (like the vector index).
+
+    Derived from SQLite's ``terms`` column and kept in step with it by the store, so a search
+    reads a scope's terms without touching the table rows.
+    """
+
+    def __init__(self) -> None:
+        self._terms: list[bytes] = []
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def grow(self, size: int) -> None:
+        missing = size - len(self._terms)
+        if missing > 0:
+            self._terms.extend([b""] * missing)
+
+    def put(self, rids: Sequence[int], blobs: Sequence[bytes]) -> None:
+        if not len(rids):
+            return
+        self.grow(int(max(rids)) + 1)
+        terms = self._terms
+        for rid, blob in zip(rids, blobs):
+            terms[int(rid)] = blob
+
+    def clear(self, rids: Sequence[int]) -> None:
+        terms = self._terms
+        for rid in rids:
+            if 0 <= int(rid) < len(terms):
+                terms[int(rid)] = b""
+
+    def get(self, rids: Sequence[int]) -> list[bytes]:
+        terms = self._terms
+        return [terms[int(r)] for r in rids]

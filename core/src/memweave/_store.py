@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._keywords import TermIndex
 from ._migrations import migrate
 from ._vectors import VectorIndex, erase_in_file
 from .errors import ConfigurationError, DimensionMismatchError, StorageError
@@ -67,7 +68,7 @@ class Txn:
     """Index work to apply once the surrounding SQLite transaction has committed."""
 
     conn: sqlite3.Connection
-    puts: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    puts: list[tuple[np.ndarray, np.ndarray, list[bytes]]] = field(default_factory=list)
     clears: list[int] = field(default_factory=list)
     erased: list[int] = field(default_factory=list)
 
@@ -130,6 +131,7 @@ class Store:
         self._busy_timeout = busy_timeout
         self.conn = self._connect(durability, busy_timeout)
         self.index: VectorIndex | None = None
+        self.terms = TermIndex()
         self.model_row: int | None = None
         self.dim: int | None = None
         self.model_name: str | None = None
@@ -284,19 +286,23 @@ class Store:
         if self._known_seq < oldest - 1:
             self._rebuild(rid_top, seq_top)  # the change log no longer reaches back to us
             return
-        self._load_rows("SELECT rid, embedding FROM memories WHERE rid > ?", (self._known_rid,))
+        self._load_rows(
+            "SELECT rid, embedding, terms FROM memories WHERE rid > ?", (self._known_rid,)
+        )
         changed = self.conn.execute(
-            "SELECT DISTINCT c.rid, m.embedding FROM changes c"
+            "SELECT DISTINCT c.rid, m.embedding, m.terms FROM changes c"
             " LEFT JOIN memories m ON m.rid = c.rid WHERE c.seq > ? AND c.rid <= ?",
             (self._known_seq, self._known_rid),
         ).fetchall()
-        gone = [rid for rid, blob in changed if blob is None]
-        present = [(rid, blob) for rid, blob in changed if blob is not None]
+        gone = [row[0] for row in changed if row[1] is None]
+        present = [row for row in changed if row[1] is not None]
         assert self.index is not None
         self.index.clear(np.array(gone, dtype=np.int64))
+        self.terms.clear(gone)
         self._put_blobs(present)
         self._known_rid, self._known_seq = rid_top, seq_top
         self.index.grow(rid_top + 1)
+        self.terms.grow(rid_top + 1)
 
     def _open_index(self, rid_top: int, seq_top: int) -> None:
         snap = self.conn.execute("SELECT value FROM meta WHERE key = 'vector_snapshot'").fetchone()
@@ -307,6 +313,12 @@ class Store:
                 loaded = VectorIndex.load(self.index_path, self.dim, int(info["ntotal"]))
             if loaded is not None:
                 self.index = loaded
+                self.terms = TermIndex()
+                cursor = self.conn.execute(
+                    "SELECT rid, terms FROM memories WHERE rid < ?", (int(info["ntotal"]),)
+                )
+                while chunk := cursor.fetchmany(8192):
+                    self.terms.put([r[0] for r in chunk], [r[1] for r in chunk])
                 self._known_rid = int(info["ntotal"]) - 1
                 self._known_seq = int(info["seq"])
                 self._catch_up()
@@ -316,8 +328,10 @@ class Store:
     def _rebuild(self, rid_top: int, seq_top: int) -> None:
         assert self.dim is not None
         self.index = VectorIndex(self.dim)
-        self._load_rows("SELECT rid, embedding FROM memories", ())
+        self.terms = TermIndex()
+        self._load_rows("SELECT rid, embedding, terms FROM memories", ())
         self.index.grow(rid_top + 1)
+        self.terms.grow(rid_top + 1)
         self._known_rid, self._known_seq = rid_top, seq_top
 
     def _load_rows(self, sql: str, params: tuple[Any, ...]) -> None:
@@ -328,7 +342,8 @@ class Store:
                 break
             self._put_blobs(chunk)
 
-    def _put_blobs(self, rows: Sequence[tuple[int, bytes]]) -> None:
+    def _put_blobs(self, rows: Sequence[tuple[int, bytes, bytes]]) -> None:
+        """Put ``(rid, embedding, terms)`` rows read from SQLite into the derived indexes."""
         if not rows:
             return
         assert self.index is not None
@@ -341,15 +356,19 @@ class Store:
                 "may have been written by a different embedder"
             )
         self.index.put(rids, flat.reshape(len(rows), self.dim))
+        self.terms.put(rids.tolist(), [r[2] for r in rows])
 
     def _apply(self, tx: Txn, rid_top: int, seq_top: int) -> None:
         if self.index is None:
             return
-        for rids, vectors in tx.puts:
+        for rids, vectors, blobs in tx.puts:
             self.index.put(rids, vectors)
+            self.terms.put(rids.tolist(), blobs)
         if tx.clears:
             self.index.clear(np.array(tx.clears, dtype=np.int64))
+            self.terms.clear(tx.clears)
         self.index.grow(rid_top + 1)
+        self.terms.grow(rid_top + 1)
         self._known_rid, self._known_seq = rid_top, seq_top
 
     def _erase_snapshot(self, rids: list[int]) -> None:
@@ -433,7 +452,7 @@ class Store:
             ],
         )
         vectors = np.stack([r.vector for r in rows]) if len(rows) > 1 else rows[0].vector[None, :]
-        tx.puts.append((np.array(rids, dtype=np.int64), vectors))
+        tx.puts.append((np.array(rids, dtype=np.int64), vectors, [r.terms for r in rows]))
         return rids
 
     def _log_change(self, tx: Txn, rid: int) -> None:
@@ -500,7 +519,7 @@ class Store:
             (rid, memory_id, old_text, text, actor_id, role, now),
         )
         self._log_change(tx, rid)
-        tx.puts.append((np.array([rid], dtype=np.int64), vector[None, :]))
+        tx.puts.append((np.array([rid], dtype=np.int64), vector[None, :], [terms]))
         return old_text
 
     def set_metadata(self, tx: Txn, rid: int, metadata: str, now: float) -> None:
@@ -610,13 +629,15 @@ class Store:
                 raise StorageError(f"foreign key check failed: {broken[:5]}")
             checked = 0
             if self.index is not None and self.dim is not None:
-                cursor = conn.execute("SELECT rid, embedding FROM memories")
+                cursor = conn.execute("SELECT rid, embedding, terms FROM memories")
                 while chunk := cursor.fetchmany(4096):
                     rids = np.array([r[0] for r in chunk], dtype=np.int64)
                     stored = np.frombuffer(b"".join(r[1] for r in chunk), dtype=np.float32)
                     indexed = self.index.vectors(rids)
                     if not np.array_equal(indexed, stored.reshape(len(chunk), self.dim)):
                         raise StorageError("the vector index disagrees with SQLite")
+                    if self.terms.get(rids.tolist()) != [r[2] for r in chunk]:
+                        raise StorageError("the keyword index disagrees with SQLite")
                     checked += len(chunk)
             memories = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
         return {"ok": True, "memories": int(memories), "vectors_checked": checked}

@@ -440,14 +440,14 @@ class Memory:
                     else (" AND m.status = 0 AND (m.expires_at IS NULL OR m.expires_at > ?)")
                 )
                 extra = [] if include_expired else [_now()]
-                rows = conn.execute(
-                    f"SELECT m.rid, m.terms FROM memories m WHERE {s_sql}{cond} AND {where}",
+                found = conn.execute(
+                    f"SELECT m.rid FROM memories m WHERE {s_sql}{cond} AND {where}",
                     [*s_params, *extra, *params],
                 ).fetchall()
-                rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                rids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
                 assert self._store.index is not None
                 dense = self._store.index.scores(qvec, rids)
-                blobs = [r[1] for r in rows]
+                blobs = self._store.terms.get(rids.tolist())
                 versions = None
             else:
                 rows = self._as_of_rows(conn, s_sql, s_params, where, params, when, include_expired)
@@ -471,7 +471,7 @@ class Memory:
             if explain:
                 item.explain = scores.explain(int(position))
             results.append(item)
-        return SearchResult(results=results)
+        return SearchResult._trusted({"results": results})
 
     @staticmethod
     def _as_of_rows(
@@ -595,7 +595,7 @@ class Memory:
                 " LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
-        return MemoryList(results=[_item(r) for r in rows], total=int(total))
+        return MemoryList._trusted({"results": [_item(r) for r in rows], "total": int(total)})
 
     def history(self, memory_id: str) -> list[HistoryEntry]:
         """Every recorded event of a memory, oldest first (text is gone once erased)."""
@@ -1026,13 +1026,15 @@ def _item(row: Sequence[Any]) -> MemoryItem:
 
     The row comes from our own schema, so validation is skipped (see ``_trusted``).
     """
+    created = to_datetime(row[12])
+    updated = created if row[13] == row[12] else to_datetime(row[13])
     return MemoryItem._trusted(
         {
             "id": row[0],
             "memory": row[1],
             "hash": row[2],
-            "metadata": json.loads(row[3]),
-            "categories": json.loads(row[4]),
+            "metadata": {} if row[3] == "{}" else json.loads(row[3]),
+            "categories": [] if row[4] == "[]" else json.loads(row[4]),
             "user_id": row[5],
             "agent_id": row[6],
             "run_id": row[7],
@@ -1040,11 +1042,12 @@ def _item(row: Sequence[Any]) -> MemoryItem:
             "role": row[9],
             "memory_type": row[10],
             "immutable": bool(row[11]),
-            "created_at": to_datetime(row[12]),
-            "updated_at": to_datetime(row[13]),
-            "valid_from": to_datetime(row[14]),
+            "created_at": created,
+            "updated_at": updated,
+            # Most rows were valid and recorded when they were created: reuse those objects.
+            "valid_from": created if row[14] == row[12] else to_datetime(row[14]),
             "valid_to": to_datetime(row[15]),
-            "recorded_at": to_datetime(row[16]),
+            "recorded_at": created if row[16] == row[12] else to_datetime(row[16]),
             "expired_at": to_datetime(row[17]),
             "expiration_date": to_datetime(row[18]),
             "score": None,
