@@ -14,7 +14,9 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def command(name: str) -> str:
     text = README.read_text(encoding="utf-8")
-    match = re.search(rf"<!-- command:{re.escape(name)} -->\s*```(?:bash|sh)?\n(.*?)```", text, re.S)
+    match = re.search(
+        rf"<!-- command:{re.escape(name)} -->\s*```(?:bash|sh)?\n(.*?)```", text, re.S
+    )
     if match is None:
         raise SystemExit(f"README.md has no <!-- command:{name} --> block")
     lines = [line.rstrip("\\").strip() for line in match.group(1).strip().splitlines()]

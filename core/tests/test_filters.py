@@ -11,14 +11,32 @@ from memweave import Memory, ValidationError
 def seeded(mem: Memory) -> Memory:
     mem.batch_add(
         [
-            {"text": "trip to Rome", "user_id": "u", "metadata": {"kind": "travel", "stars": 5,
-             "tags": ["italy", "food"]}, "categories": ["travel"], "timestamp": 1000},
-            {"text": "trip to Oslo", "user_id": "u", "metadata": {"kind": "travel", "stars": 3,
-             "note": "Cold but Lovely"}, "categories": ["travel", "winter"], "timestamp": 2000},
-            {"text": "dentist appointment", "user_id": "u", "metadata": {"kind": "health",
-             "stars": 1}, "categories": ["health"], "timestamp": 3000},
-            {"text": "trip to Lima", "user_id": "other", "metadata": {"kind": "travel",
-             "stars": 5}},
+            {
+                "text": "trip to Rome",
+                "user_id": "u",
+                "metadata": {"kind": "travel", "stars": 5, "tags": ["italy", "food"]},
+                "categories": ["travel"],
+                "timestamp": 1000,
+            },
+            {
+                "text": "trip to Oslo",
+                "user_id": "u",
+                "metadata": {"kind": "travel", "stars": 3, "note": "Cold but Lovely"},
+                "categories": ["travel", "winter"],
+                "timestamp": 2000,
+            },
+            {
+                "text": "dentist appointment",
+                "user_id": "u",
+                "metadata": {"kind": "health", "stars": 1},
+                "categories": ["health"],
+                "timestamp": 3000,
+            },
+            {
+                "text": "trip to Lima",
+                "user_id": "other",
+                "metadata": {"kind": "travel", "stars": 5},
+            },
         ]
     )
     return mem
@@ -55,9 +73,7 @@ def test_categories_and_text_and_timestamps(seeded: Memory) -> None:
     assert texts(seeded, {"categories": {"icontains": "HEALTH"}}) == {"dentist appointment"}
     assert texts(seeded, {"memory": {"icontains": "TRIP"}}) == {"trip to Rome", "trip to Oslo"}
     assert texts(seeded, {"valid_from": {"gte": 1500, "lt": 2500}}) == {"trip to Oslo"}
-    assert texts(seeded, {"valid_from": {"gte": "1970-01-01T00:50:00Z"}}) == {
-        "dentist appointment"
-    }
+    assert texts(seeded, {"valid_from": {"gte": "1970-01-01T00:50:00Z"}}) == {"dentist appointment"}
 
 
 def test_logical_operators(seeded: Memory) -> None:

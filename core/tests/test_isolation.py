@@ -25,8 +25,9 @@ op = st.tuples(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(op, min_size=1, max_size=40), query=st.sampled_from(WORDS))
-def test_every_read_stays_inside_its_scope(ops: list[tuple[str, str | None, str, str]],
-                                           query: str) -> None:
+def test_every_read_stays_inside_its_scope(
+    ops: list[tuple[str, str | None, str, str]], query: str
+) -> None:
     expected: dict[tuple[str, str | None], set[str]] = defaultdict(set)
     with tempfile.TemporaryDirectory() as tmp, Memory(Path(tmp), embedder="hash") as mem:
         for n, (user, agent, text, how) in enumerate(ops):

@@ -190,9 +190,7 @@ def test_expiration_hides_until_asked(mem: Memory) -> None:
     future = datetime.now(UTC) + timedelta(days=1)
     mem.add("Parking spot B12 today", user_id="u", expiration_date=past)
     mem.add("Parking pass valid", user_id="u", expiration_date=future)
-    assert [r.memory for r in mem.search("parking", user_id="u").results] == [
-        "Parking pass valid"
-    ]
+    assert [r.memory for r in mem.search("parking", user_id="u").results] == ["Parking pass valid"]
     both = mem.search("parking", user_id="u", include_expired=True)
     assert {r.memory for r in both.results} == {"Parking spot B12 today", "Parking pass valid"}
     assert mem.get_all(user_id="u").total == 1
@@ -213,13 +211,18 @@ def test_batch_add_update_delete_are_atomic(mem: Memory) -> None:
     with pytest.raises(ValidationError, match=r"records\[1\]"):
         mem.batch_add([{"text": "ok", "user_id": "u"}, {"text": "", "user_id": "u"}])
     assert mem.count(user_id="u") == 2  # nothing from the failed batch
-    mem.batch_update([{"memory_id": ids[0], "text": "alpha fact v2"}, {"memory_id": ids[1],
-                      "metadata": {"x": True}}])
+    mem.batch_update(
+        [
+            {"memory_id": ids[0], "text": "alpha fact v2"},
+            {"memory_id": ids[1], "metadata": {"x": True}},
+        ]
+    )
     assert mem.get(ids[0]).memory == "alpha fact v2"
     assert mem.get(ids[1]).metadata == {"x": True}
     with pytest.raises(NotFoundError):
-        mem.batch_update([{"memory_id": ids[0], "text": "alpha v3"}, {"memory_id": "missing",
-                          "text": "x"}])
+        mem.batch_update(
+            [{"memory_id": ids[0], "text": "alpha v3"}, {"memory_id": "missing", "text": "x"}]
+        )
     assert mem.get(ids[0]).memory == "alpha fact v2"  # rolled back
     with pytest.raises(NotFoundError):
         mem.batch_delete([ids[0], "missing"])
