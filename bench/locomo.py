@@ -225,8 +225,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                         int(o["n"]),
                     ]
                 )
+    for variant in variants:
+        mine = figures["systems"].get(f"memweave ({variant})")
+        theirs = figures["systems"].get(f"mem0 ({variant})")
+        if mine and theirs:
+            a, b = mine["overall"], theirs["overall"]
+            rows.append(
+                [
+                    f"memweave − mem0 ({variant})",
+                    a["any@1"] - b["any@1"],
+                    a["any@5"] - b["any@5"],
+                    a["any@10"] - b["any@10"],
+                    a["any@20"] - b["any@20"],
+                    a["all@10"] - b["all@10"],
+                    b["p50_ms"] / a["p50_ms"],
+                    "",
+                ]
+            )
     table_md = markdown_table(
-        ["system (text)", "any@1", "any@5", "any@10", "any@20", "all@10", "query p50 ms", "n"],
+        [
+            "system (text)",
+            "any@1",
+            "any@5",
+            "any@10",
+            "any@20",
+            "all@10",
+            "query p50 ms (ratio row: mem0/memweave)",
+            "n",
+        ],
         rows,
     )
     cat_rows = []

@@ -109,3 +109,19 @@ def test_index_catches_up_with_another_writer(tmp_path: Path) -> None:
         second.delete(mid)
         assert first.search("otters", user_id="u").results == []
         assert first.verify()["ok"]
+
+
+def test_closing_an_unchanged_store_does_not_rewrite_the_vector_file(tmp_path: Path) -> None:
+    path = tmp_path / "quiet"
+    with Memory(path, embedder="hash") as mem:
+        mem.add("a fact about lighthouses", user_id="u")
+    index_file = path / "vectors.faiss"
+    first = index_file.stat().st_mtime_ns
+    with Memory(path, embedder="hash") as mem:
+        assert mem.search("lighthouses", user_id="u").results
+    assert index_file.stat().st_mtime_ns == first  # read-only session: file untouched
+    with Memory(path, embedder="hash") as mem:
+        mem.add("another fact", user_id="u")
+    assert index_file.stat().st_mtime_ns != first  # a write makes the next close save it
+    with Memory(path, embedder="hash") as mem:
+        assert mem.verify()["vectors_checked"] == 2

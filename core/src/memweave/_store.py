@@ -329,9 +329,10 @@ class Store:
         assert self.dim is not None
         self.index = VectorIndex(self.dim)
         self.terms = TermIndex()
-        self._load_rows("SELECT rid, embedding, terms FROM memories", ())
+        # Size both once: rows then land in place instead of growing the index step by step.
         self.index.grow(rid_top + 1)
         self.terms.grow(rid_top + 1)
+        self._load_rows("SELECT rid, embedding, terms FROM memories", ())
         self._known_rid, self._known_seq = rid_top, seq_top
 
     def _load_rows(self, sql: str, params: tuple[Any, ...]) -> None:
@@ -385,13 +386,18 @@ class Store:
         if self.index is None or self.dim is None:
             return
         with self.write() as tx:
-            self.index.save(self.index_path)
             info = {
                 "ntotal": self.index.ntotal,
                 "seq": self._known_seq,
                 "dim": self.dim,
                 "model": self.model_name,
             }
+            saved = tx.conn.execute(
+                "SELECT value FROM meta WHERE key = 'vector_snapshot'"
+            ).fetchone()
+            if saved and json.loads(saved[0]) == info and self.index_path.exists():
+                return  # the file already holds exactly this state: skip rewriting it
+            self.index.save(self.index_path)
             tx.conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('vector_snapshot', ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
