@@ -138,7 +138,7 @@ def save_bar_chart(
 
     folder = results_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(groups) + 3), 4.0))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.2 * len(groups) + 5), 4.0))
     width = 0.8 / max(1, len(series))
     positions = np.arange(len(groups))
     for i, (name, values) in enumerate(series.items()):
@@ -150,7 +150,7 @@ def save_bar_chart(
     ax.set_title(title)
     if log:
         ax.set_yscale("log")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     fig.tight_layout()
     out = folder / f"{study}.png"
     fig.savefig(out, dpi=110)

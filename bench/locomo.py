@@ -159,6 +159,24 @@ def evaluate(
     return {"overall": overall, "by_category": by_category}
 
 
+def chart(name: str, figures: dict[str, Any]) -> None:
+    """any@10 per category and overall for every system, from the study's JSON figures."""
+    cats = list(CATEGORIES.values())
+    save_bar_chart(
+        name,
+        "LoCoMo retrieval: any@10 by category",
+        [*cats, "overall 1-4"],
+        {
+            system: [
+                *(result["by_category"].get(c, {}).get("any@10") for c in cats),
+                result["overall"]["any@10"],
+            ]
+            for system, result in figures["systems"].items()
+        },
+        ylabel="any@10",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench locomo", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one conversation, 60 questions")
@@ -276,21 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     name = "locomo" if not args.quick else "locomo-quick"
     write_results(name, text, figures, args.json)
-    cats = [c for c in CATEGORIES.values()]
-    save_bar_chart(
-        name,
-        "LoCoMo retrieval: any@10 by category",
-        [*cats, "overall 1-4"],
-        {
-            system: [
-                *(result["by_category"].get(c, {}).get("any@10") for c in cats),
-                result["overall"]["any@10"],
-            ]
-            for system, result in figures["systems"].items()
-            if isinstance(result, dict) and "overall" in result
-        },
-        ylabel="any@10",
-    )
+    chart(name, figures)
     return 0
 
 

@@ -250,6 +250,22 @@ def run_mem0(corpus: Corpus, workdir: Path, *, budget_s: float) -> dict[str, Any
     return out
 
 
+def chart(name: str, figures: dict[str, Any]) -> None:
+    """Search latency per size and system, from the study's JSON figures."""
+    groups = list(figures["systems"]["memweave"]["by_category"])
+    save_bar_chart(
+        name,
+        "Scoped search latency (dense p50, query embedding excluded)",
+        groups,
+        {
+            system: [data["by_category"].get(g, {}).get("dense_p50_ms") for g in groups]
+            for system, data in figures["systems"].items()
+        },
+        ylabel="ms (log)",
+        log=True,
+    )
+
+
 def parse_sizes(text: str) -> list[tuple[int, int]]:
     pairs = []
     for part in text.split(","):
@@ -393,18 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     name = "scale" if not args.quick else "scale-quick"
     write_results(name, text, figures, args.json)
-    groups = list(figures["systems"]["memweave"]["by_category"])
-    save_bar_chart(
-        name,
-        "Scoped search latency (dense p50, query embedding excluded)",
-        groups,
-        {
-            system: [data["by_category"].get(g, {}).get("dense_p50_ms") for g in groups]
-            for system, data in figures["systems"].items()
-        },
-        ylabel="ms (log)",
-        log=True,
-    )
+    chart(name, figures)
     return 0
 
 

@@ -28,12 +28,26 @@ def test_erase_in_file_zeroes_only_the_given_rows(tmp_path: Path) -> None:
     index.put(np.arange(5), data)
     path = tmp_path / "v.faiss"
     index.save(path)
-    assert _vectors.erase_in_file(path, np.array([1, 3]), 8, 5)
-    loaded = _vectors.VectorIndex.load(path, 8, 5)
+    total = index.ntotal  # includes the spare rows a growing index keeps
+    assert total >= 5
+    assert _vectors.erase_in_file(path, np.array([1, 3]), 8, total)
+    loaded = _vectors.VectorIndex.load(path, 8, total)
     assert loaded is not None
     got = loaded.vectors(np.arange(5))
     assert np.array_equal(got[[0, 2, 4]], data[[0, 2, 4]])
     assert not got[[1, 3]].any()
     (tmp_path / "bad.faiss").write_bytes(b"nope" * 100)
-    assert not _vectors.erase_in_file(tmp_path / "bad.faiss", np.array([0]), 8, 5)
-    assert _vectors.VectorIndex.load(tmp_path / "bad.faiss", 8, 5) is None
+    assert not _vectors.erase_in_file(tmp_path / "bad.faiss", np.array([0]), 8, total)
+    assert _vectors.VectorIndex.load(tmp_path / "bad.faiss", 8, total) is None
+
+
+def test_growing_keeps_spare_rows_so_adds_land_in_place() -> None:
+    index = _vectors.VectorIndex(4)
+    index.put(np.array([0]), np.ones((1, 4), dtype=np.float32))
+    spare = index.ntotal
+    assert spare > 1
+    index.put(np.array([spare - 1]), np.full((1, 4), 2, dtype=np.float32))
+    assert index.ntotal == spare  # still inside the spare rows: no growth
+    index.put(np.array([spare]), np.full((1, 4), 3, dtype=np.float32))
+    assert index.ntotal > spare + 1
+    assert np.array_equal(index.vectors(np.array([0, spare - 1, spare]))[:, 0], [1, 2, 3])

@@ -309,17 +309,22 @@ class Store:
         if snap and self.dim is not None:
             info = json.loads(snap[0])
             loaded = None
-            if info.get("dim") == self.dim and info.get("model") == self.model_name:
+            if (
+                info.get("dim") == self.dim
+                and info.get("model") == self.model_name
+                and "rid" in info
+            ):
                 loaded = VectorIndex.load(self.index_path, self.dim, int(info["ntotal"]))
             if loaded is not None:
                 self.index = loaded
                 self.terms = TermIndex()
+                known = int(info["rid"])
                 cursor = self.conn.execute(
-                    "SELECT rid, terms FROM memories WHERE rid < ?", (int(info["ntotal"]),)
+                    "SELECT rid, terms FROM memories WHERE rid <= ?", (known,)
                 )
                 while chunk := cursor.fetchmany(8192):
                     self.terms.put([r[0] for r in chunk], [r[1] for r in chunk])
-                self._known_rid = int(info["ntotal"]) - 1
+                self._known_rid = known
                 self._known_seq = int(info["seq"])
                 self._catch_up()
                 return
@@ -388,6 +393,7 @@ class Store:
         with self.write() as tx:
             info = {
                 "ntotal": self.index.ntotal,
+                "rid": self._known_rid,
                 "seq": self._known_seq,
                 "dim": self.dim,
                 "model": self.model_name,

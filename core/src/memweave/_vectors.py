@@ -20,6 +20,8 @@ from .errors import StorageError
 _FLAT_FOURCC = b"IxFI"
 # Up to this many candidates, numpy scores them faster than a FAISS selector search.
 _GATHER_MAX = 4096
+# Fewest spare rows a growing index adds (small stores would otherwise grow row by row).
+_SPARE_MIN = 1024
 
 
 class VectorIndex:
@@ -41,22 +43,21 @@ class VectorIndex:
         return faiss.rev_swig_ptr(self.index.get_xb(), n * self.dim).reshape(n, self.dim)
 
     def grow(self, size: int) -> None:
-        """Make positions ``0..size-1`` addressable (new ones are zero vectors)."""
-        missing = size - self.ntotal
-        if missing > 0:
-            self.index.add(np.zeros((missing, self.dim), dtype=np.float32))
+        """Make positions ``0..size-1`` addressable (new ones are zero vectors).
+
+        Growth leaves an eighth more spare zero rows, saved with the index too, so the adds
+        after an open land in place: FAISS would otherwise copy its whole storage on the first.
+        """
+        if size > self.ntotal:
+            target = size + max(size // 8, _SPARE_MIN)
+            self.index.add(np.zeros((target - self.ntotal, self.dim), dtype=np.float32))
 
     def put(self, rids: np.ndarray, vectors: np.ndarray) -> None:
         """Store ``vectors[i]`` at position ``rids[i]``, growing the index as needed."""
         if len(rids) == 0:
             return
         rids = np.asarray(rids, dtype=np.int64)
-        top = int(rids.max()) + 1
-        # Appending the tail in one add() avoids writing zeros first and then the vectors.
-        if int(rids.min()) == self.ntotal and top - self.ntotal == len(rids) and _is_sorted(rids):
-            self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-            return
-        self.grow(top)
+        self.grow(int(rids.max()) + 1)
         self._view()[rids] = vectors
 
     def clear(self, rids: np.ndarray) -> None:
@@ -143,7 +144,3 @@ def erase_in_file(path: Path, rids: np.ndarray, dim: int, ntotal: int) -> bool:
         fh.flush()
         os.fsync(fh.fileno())
     return True
-
-
-def _is_sorted(values: np.ndarray) -> bool:
-    return bool(len(values) < 2 or (np.diff(values) > 0).all())
