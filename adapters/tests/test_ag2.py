@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,19 +21,6 @@ LLM_CONFIG = {
     "config_list": [{"model": "fake", "model_client_cls": "FakeModelClient", "api_key": "x"}],
     "cache_seed": None,
 }
-
-
-@pytest.fixture(autouse=True)
-def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MEMWEAVE_HOME", str(tmp_path / "memweave-home"))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Memory]:
-    mem = Memory(tmp_path / "store", embedder="hash")
-    yield mem
-    mem.close()
 
 
 class FakeModelClient:

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +40,6 @@ from memweave.testing import HashEmbedder
 from memweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block
 from memweave_adapters.autogen import MemweaveMemory
 from memweave_adapters.contract import AdapterContractTests
-
-
-@pytest.fixture(autouse=True)
-def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MEMWEAVE_HOME", str(tmp_path / "memweave-home"))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Memory]:
-    mem = Memory(tmp_path / "store", embedder="hash")
-    yield mem
-    mem.close()
 
 
 class RecordingClient(ChatCompletionClient):
