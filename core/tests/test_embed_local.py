@@ -15,6 +15,7 @@ import itertools
 import json
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import pytest
 from memweave.embed import LocalEmbedder, embed_texts, get_embedder
 from memweave.embed import _local as local_module
 from memweave.embed import _model_source as model_source
+from memweave.embed import _threads as threads_module
 from memweave.errors import (
     ConfigurationError,
     DimensionMismatchError,
@@ -309,3 +311,100 @@ def test_importing_embed_loads_no_model_and_no_network_client() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[] []"
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    # BLAS builds on OpenMP report a per-thread value; the pthreads builds (numpy's) are global.
+    return [
+        int(lib["num_threads"])
+        for lib in threadpool_info()
+        if lib["user_api"] == "blas" and lib.get("threading_layer") != "openmp"
+    ]
+
+
+def test_parallel_batches_match_serial_and_restore_blas(
+    embedder: LocalEmbedder, parity: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big inputs run one batch per thread with BLAS single-threaded meanwhile.
+
+    The vectors must not depend on the thread count, and the BLAS thread setting must be
+    back to what it was afterwards (it is process-wide, so leaking it would slow the user).
+    """
+    texts = [f"{s} ({i})" for i, s in enumerate(parity["sentences"] * 4)]
+    serial = LocalEmbedder(threads=1, batch_size=8).embed(texts)
+    parallel_embedder = LocalEmbedder(threads=3, batch_size=8)
+    encoder = parallel_embedder._model.encoder
+    seen: list[tuple[str, list[int]]] = []
+    real_encode = encoder.encode
+
+    def spy(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        seen.append((threading.current_thread().name, _blas_threads()))
+        return real_encode(ids, mask)
+
+    before = _blas_threads()
+    monkeypatch.setattr(encoder, "encode", spy)
+    parallel = parallel_embedder.embed(texts)
+    np.testing.assert_allclose(parallel, serial, atol=2e-6)
+    assert len({name for name, _ in seen}) > 1, "batches should run on several threads"
+    assert all(threads == [1] * len(threads) for _, threads in seen), seen
+    assert _blas_threads() == before
+    with ThreadPoolExecutor(3) as pool:  # overlapping calls: the last one out restores
+        results = list(pool.map(parallel_embedder.embed, [texts[:60], texts[60:], texts]))
+    np.testing.assert_allclose(np.concatenate(results[:2]), serial, atol=2e-6)
+    assert _blas_threads() == before
+
+
+def test_small_inputs_stay_on_the_calling_thread(
+    embedder: LocalEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single query must not pay for thread hand-offs (query latency is what users feel)."""
+    encoder = embedder._model.encoder
+    names: list[str] = []
+    real_encode = encoder.encode
+
+    def spy(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        names.append(threading.current_thread().name)
+        return real_encode(ids, mask)
+
+    monkeypatch.setattr(encoder, "encode", spy)
+    LocalEmbedder(threads=4).embed(["what is my favourite tea?"])
+    assert names == [threading.current_thread().name]
+
+
+def test_thread_count_option_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="threads"):
+        LocalEmbedder(threads=0)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert 1 <= threads_module.default_threads() <= 8
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads_module.default_threads() == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert threads_module.default_threads() == 1
+
+
+def _embed_in_child(queue: Any, texts: list[str]) -> None:
+    queue.put(LocalEmbedder(threads=2, batch_size=4).embed(texts).tolist())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork is POSIX only")
+def test_forked_child_can_still_embed(embedder: LocalEmbedder) -> None:
+    """A child forked after the pool exists gets a fresh pool instead of hanging on a dead one."""
+    import multiprocessing
+
+    texts = [f"fact number {i} about the user's garden and their dog" for i in range(40)]
+    expected = LocalEmbedder(threads=2, batch_size=4).embed(texts)  # parent pool now exists
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_embed_in_child, args=(queue, texts))
+    child.start()
+    try:
+        got = np.array(queue.get(timeout=120), dtype=np.float32)
+    finally:
+        child.join(timeout=30)
+        if child.is_alive():
+            child.kill()
+    assert child.exitcode == 0
+    np.testing.assert_allclose(got, expected, atol=2e-6)

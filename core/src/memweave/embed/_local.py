@@ -23,6 +23,7 @@ from ..errors import ConfigurationError, DimensionMismatchError, EmbeddingError
 from ._base import check_positive_int, check_texts
 from ._bert import BertConfig, BertEncoder
 from ._model_source import HUB_REPO, ModelFiles, find_model
+from ._threads import default_threads, pool, single_threaded_blas
 
 DEFAULT_MODEL_ID = HUB_REPO
 _MODEL_NAMES = {HUB_REPO.lower(), "all-minilm-l6-v2"}
@@ -31,6 +32,7 @@ _MAX_BATCH_TOKENS = 8192  # padded tokens per forward pass
 _MAX_SCORE_ELEMENTS = 1 << 23  # batch * heads * len^2 attention scores per pass (32 MiB)
 _PAD_RATIO = 1.3  # padded slots allowed per real token in one batch...
 _PAD_SLACK = 64  # ...plus this many, so tiny batches still merge
+_PARALLEL_MIN_TOKENS = 512  # below this a second thread costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,17 @@ def _plan_batches(lengths: np.ndarray, batch_size: int, heads: int) -> Iterator[
         start = stop
 
 
+def _pad(encodings: list[Any], members: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
+    """``(members, ids, mask)`` for one batch: token ids zero-padded to ``width``."""
+    ids = np.zeros((len(members), width), dtype=np.int64)
+    mask = np.zeros((len(members), width), dtype=np.float32)
+    for row, index in enumerate(members):
+        tokens = encodings[index].ids
+        ids[row, : len(tokens)] = tokens
+        mask[row, : len(tokens)] = 1.0
+    return members, ids, mask
+
+
 class LocalEmbedder:
     """all-MiniLM-L6-v2 (384-d, mean pooled, L2-normalised) computed with numpy on the CPU.
 
@@ -149,7 +162,10 @@ class LocalEmbedder:
     ``allow_download`` (may fetch from the hub when nothing local is found; off unless set or
     ``$MEMWEAVE_ALLOW_DOWNLOAD=1``, so the default never touches the network), ``model_id``
     (the name stored with vectors; set it when ``model_path`` holds a different model) and
-    ``dim``/``dims`` (optional check of the vector size). The model loads on construction, so
+    ``dim``/``dims`` (optional check of the vector size) and ``threads`` (threads for the
+    element-wise work of big batches; default: the BLAS thread setting from
+    ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS``, else the usable CPUs,
+    at most 8). The model loads on construction, so
     a missing model fails here with the install command rather than on the first ``add``.
     """
 
@@ -164,6 +180,7 @@ class LocalEmbedder:
         allow_download: bool | None = None,
         dim: int | None = None,
         dims: int | None = None,
+        threads: int | None = None,
     ) -> None:
         if model is not None and str(model).lower() not in _MODEL_NAMES:
             raise ConfigurationError(
@@ -171,6 +188,9 @@ class LocalEmbedder:
                 "sentence-transformers model pass model_path= and model_id="
             )
         check_positive_int("batch_size", batch_size)
+        if threads is not None:
+            check_positive_int("threads", threads)
+        self._threads = threads if threads is not None else default_threads()
         if max_seq_length is not None:
             check_positive_int("max_seq_length", max_seq_length, minimum=2)
         if allow_download is None:
@@ -237,16 +257,23 @@ class LocalEmbedder:
             lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64)
             order = np.argsort(lengths, kind="stable")
             sorted_lengths = lengths[order]
-            for part in _plan_batches(sorted_lengths, self._batch_size, heads):
-                members = order[part]
-                width = int(sorted_lengths[part.stop - 1])
-                ids = np.zeros((len(members), width), dtype=np.int64)
-                mask = np.zeros((len(members), width), dtype=np.float32)
-                for row, index in enumerate(members):
-                    tokens = encodings[index].ids
-                    ids[row, : len(tokens)] = tokens
-                    mask[row, : len(tokens)] = 1.0
-                out[base + members] = encoder.encode(ids, mask)
+            jobs = [
+                _pad(encodings, order[part], int(sorted_lengths[part.stop - 1]))
+                for part in _plan_batches(sorted_lengths, self._batch_size, heads)
+            ]
+            threads = min(self._threads, len(jobs))
+            if threads > 1 and int(lengths.sum()) >= _PARALLEL_MIN_TOKENS:
+                # One batch per thread with BLAS on one thread each: numpy's element-wise
+                # kernels are single-threaded, so this keeps every core busy, whereas
+                # threaded BLAS leaves its workers spinning while numpy runs on one core.
+                # Longest batches first, so no thread is left with a big one at the end.
+                jobs.reverse()
+                with single_threaded_blas():
+                    vectors = list(pool(threads).map(lambda job: encoder.encode(*job[1:]), jobs))
+            else:
+                vectors = [encoder.encode(ids, mask) for _, ids, mask in jobs]
+            for (members, _, _), vecs in zip(jobs, vectors, strict=True):
+                out[base + members] = vecs
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.maximum(norms, np.float32(1e-12), out=norms)
         out /= norms
