@@ -57,9 +57,6 @@ class MemweaveSearchTool(_BoundTool):
     )
     args_schema: type[BaseModel] = SearchMemoryArgs
 
-    def __init__(self, binding: MemoryBinding, **fields: Any) -> None:
-        super().__init__(binding, **fields)
-
     def _run(self, query: str) -> str:
         return render_memories(self._binding.recall(query)) or NOTHING_FOUND
 
@@ -76,9 +73,6 @@ class MemweaveSaveTool(_BoundTool):
         "Pass a single self-contained sentence."
     )
     args_schema: type[BaseModel] = SaveMemoryArgs
-
-    def __init__(self, binding: MemoryBinding, **fields: Any) -> None:
-        super().__init__(binding, **fields)
 
     def _run(self, content: str) -> str:
         return _saved(self._binding.remember(content))
