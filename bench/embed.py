@@ -36,28 +36,17 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import save_bar_chart, write_results
+from bench._locomo_data import DEFAULT_DATA, load
 
-DEFAULT_DATA = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo_dev.json"
-)
 TARGETS = {"load_s": 1.0, "sentences_per_s": 150.0, "query_p50_ms": 10.0, "peak_rss_mb": 500.0}
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def load_texts(path: Path, n_turns: int, n_queries: int) -> tuple[list[str], list[str]]:
     """The first ``n_turns`` turn texts (conversation, session and turn order) and questions."""
-    conversations = json.loads(path.read_text(encoding="utf-8"))
-    turns: list[str] = []
-    questions: list[str] = []
-    for item in conversations:
-        conversation = item["conversation"]
-        sessions = sorted(
-            (k for k in conversation if k.startswith("session_") and k[8:].isdigit()),
-            key=lambda k: int(k[8:]),
-        )
-        for key in sessions:
-            turns.extend(turn["text"] for turn in conversation[key])
-        questions.extend(str(qa["question"]) for qa in item.get("qa", []))
+    conversations = load(path)
+    turns = [turn.text for conv in conversations for turn in conv.turns]
+    questions = [str(q.question) for conv in conversations for q in conv.questions]
     if len(turns) < n_turns:
         raise SystemExit(f"{path} has only {len(turns)} turns; asked for {n_turns}")
     return turns[:n_turns], questions[:n_queries]
