@@ -1,1 +1,1 @@
-"""memweave's benchmarks: ``python -m bench <study> [--quick]`` prints a markdown table."""
+"""mnemoweave's benchmarks: ``python -m bench <study> [--quick]`` prints a markdown table."""

@@ -1,8 +1,8 @@
 """Parent side of the mem0 benchmark harness: drive ``bench/_mem0_worker.py`` in mem0's venv.
 
 mem0 (``mem0ai==2.0.18``) lives in its own venv, ``bench/.venvs/mem0``, made by
-``bash bench/setup_mem0.sh``, so it never enters memweave's dependencies. This module (standard
-library + numpy, runs in memweave's venv) spawns the worker there and exposes its JSON-lines
+``bash bench/setup_mem0.sh``, so it never enters mnemoweave's dependencies. This module (standard
+library + numpy, runs in mnemoweave's venv) spawns the worker there and exposes its JSON-lines
 commands as methods::
 
     with Mem0Worker() as mem0:
@@ -51,7 +51,7 @@ WORKER_SCRIPT = BENCH_DIR / "_mem0_worker.py"
 MEM0_DIST = "mem0ai"
 MEM0_VERSION = "2.0.18"
 SETUP_HINT = "run `bash bench/setup_mem0.sh` to create bench/.venvs/mem0"
-#: Variables kept out of the worker's environment: memweave's import paths must not leak
+#: Variables kept out of the worker's environment: mnemoweave's import paths must not leak
 #: into mem0's interpreter, and OpenRouter's key would reroute mem0's LLM calls.
 _SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "OPENROUTER_API_KEY")
 _STDERR_TAIL = 200

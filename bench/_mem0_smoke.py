@@ -1,6 +1,6 @@
 """End-to-end smoke test of the mem0 side of the benchmark harness.
 
-Run from memweave's dev venv (it needs numpy, and memweave for the scripted LLM server)::
+Run from mnemoweave's dev venv (it needs numpy, and mnemoweave for the scripted LLM server)::
 
     bash bench/setup_mem0.sh
     /work/venv-dev/bin/python bench/_mem0_smoke.py
@@ -11,8 +11,8 @@ It proves, with the socket guard on (only loopback allowed), that the worker:
 2. searches inside each user's scope and returns the parent's vectors' neighbours (recall@10
    against exact brute force over that user's rows),
 3. counts the rows in a fresh Memory over the same path (``count``) and reopens (``reopen``),
-4. runs ``add_infer`` end to end against memweave's ``ScriptedOpenAIServer`` (or, when
-   memweave is not importable, a tiny stdlib stub, and says so) with replies valid for mem0's
+4. runs ``add_infer`` end to end against mnemoweave's ``ScriptedOpenAIServer`` (or, when
+   mnemoweave is not importable, a tiny stdlib stub, and says so) with replies valid for mem0's
    extraction schema, and shows what mem0 sent,
 5. runs the two concurrency shapes on tiny inputs (threads in one process, two processes on
    one store) and reports errors and lost writes.
@@ -57,7 +57,7 @@ def check(condition: bool, what: str) -> None:
 
 
 def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
-    """``n`` random unit vectors (float32): the parent normalises, as memweave does."""
+    """``n`` random unit vectors (float32): the parent normalises, as mnemoweave does."""
     rows = rng.standard_normal((n, dim)).astype(np.float32)
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
@@ -74,7 +74,7 @@ def transcript(messages: list[dict[str, str]]) -> str:
 
 
 class _StubServer:
-    """Stand-in for ``ScriptedOpenAIServer`` when memweave is not importable (stdlib only).
+    """Stand-in for ``ScriptedOpenAIServer`` when mnemoweave is not importable (stdlib only).
 
     Answers ``POST /v1/chat/completions`` with queued JSON replies and records each request
     body; usage tokens are a rough ``len/4``.
@@ -137,18 +137,18 @@ class _StubServer:
 
 @contextmanager
 def llm_server() -> Iterator[tuple[str, Any]]:
-    """memweave's ScriptedOpenAIServer when importable, else the stub; yields (kind, server)."""
+    """mnemoweave's ScriptedOpenAIServer when importable, else the stub; yields (kind, server)."""
     try:
-        from memweave.testing import ScriptedOpenAIServer
+        from mnemoweave.testing import ScriptedOpenAIServer
     except ImportError:
         stub = _StubServer()
         try:
-            yield "stdlib stub (memweave.testing not importable)", stub
+            yield "stdlib stub (mnemoweave.testing not importable)", stub
         finally:
             stub.stop()
         return
     with ScriptedOpenAIServer(validate_json=True) as server:
-        yield "memweave.testing.ScriptedOpenAIServer", server
+        yield "mnemoweave.testing.ScriptedOpenAIServer", server
 
 
 def chat_bodies(server: Any) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
 """mem0 side of the side-by-side benchmark: a JSON-lines server around one mem0 ``Memory``.
 
 Runs INSIDE ``bench/.venvs/mem0`` (made by ``bench/setup_mem0.sh``) and imports only the standard
-library, mem0 and mem0's own dependencies (numpy, langchain-core), never memweave, so mem0 stays
-out of memweave's environment. ``bench/_mem0_client.py`` spawns it and talks to it.
+library, mem0 and mem0's own dependencies (numpy, langchain-core), never mnemoweave, so mem0 stays
+out of mnemoweave's environment. ``bench/_mem0_client.py`` spawns it and talks to it.
 
 Protocol: one JSON object per line on stdin, one reply per line on stdout, logs on stderr.
 

@@ -27,8 +27,8 @@ def facts_for(turns: Sequence[tuple[str, str]]) -> list[str]:
     return out
 
 
-def memweave_reply(facts: Sequence[str], existing: Sequence[str]) -> dict[str, Any]:
-    """memweave's schema: ADD new facts, NONE for facts it was shown already."""
+def mnemoweave_reply(facts: Sequence[str], existing: Sequence[str]) -> dict[str, Any]:
+    """mnemoweave's schema: ADD new facts, NONE for facts it was shown already."""
     ops: list[dict[str, Any]] = []
     for fact in facts:
         if fact in existing:
@@ -38,10 +38,10 @@ def memweave_reply(facts: Sequence[str], existing: Sequence[str]) -> dict[str, A
     return {"operations": ops}
 
 
-def parse_memweave_request(
+def parse_mnemoweave_request(
     messages: Sequence[dict[str, Any]],
 ) -> tuple[list[tuple[str, str]], list[str]]:
-    """The (speaker, text) turns and the existing memories in memweave's extraction prompt."""
+    """The (speaker, text) turns and the existing memories in mnemoweave's extraction prompt."""
     user = messages[-1]["content"]
     existing_block = user.split("Existing memories:\n", 1)[1].split("\n\nMessages:", 1)[0]
     existing = (

@@ -5,7 +5,7 @@ processes x 250 adds on one store directory at the same time. For each system: e
 writes lost (ids an add returned that a fresh open cannot find), and wall time. Embedding is
 excluded (deterministic precomputed vectors).
 
-    python -m bench concurrency [--quick] [--systems memweave,mem0]
+    python -m bench concurrency [--quick] [--systems mnemoweave,mem0]
 """
 
 from __future__ import annotations
@@ -32,16 +32,16 @@ from bench._common import (
     write_results,
 )
 
-SYSTEMS = ("memweave", "mem0")
+SYSTEMS = ("mnemoweave", "mem0")
 
 
 def texts_for(tag: str, n: int) -> list[str]:
     return [f"{tag} remembers detail number {i} about project {tag}-{i % 7}" for i in range(n)]
 
 
-# -- memweave --------------------------------------------------------------------------------
-def memweave_threads(path: Path, threads: int, per_thread: int) -> dict[str, Any]:
-    from memweave import Memory
+# -- mnemoweave --------------------------------------------------------------------------------
+def mnemoweave_threads(path: Path, threads: int, per_thread: int) -> dict[str, Any]:
+    from mnemoweave import Memory
 
     mem = Memory(path, embedder=LookupEmbedder())
     ids: list[str] = []
@@ -69,9 +69,9 @@ def memweave_threads(path: Path, threads: int, per_thread: int) -> dict[str, Any
     return {"ids": ids, "errors": errors, "wall_s": wall}
 
 
-def memweave_worker(path: str, tag: str, n: int) -> None:
+def mnemoweave_worker(path: str, tag: str, n: int) -> None:
     """Child process body: ``n`` adds, one JSON line with ids and errors at the end."""
-    from memweave import Memory
+    from mnemoweave import Memory
 
     mem = Memory(path, embedder=LookupEmbedder())
     ids, errors = [], []
@@ -84,8 +84,8 @@ def memweave_worker(path: str, tag: str, n: int) -> None:
     print(json.dumps({"ids": ids, "errors": errors}))
 
 
-def memweave_processes(path: Path, procs: int, per_proc: int) -> dict[str, Any]:
-    from memweave import Memory
+def mnemoweave_processes(path: Path, procs: int, per_proc: int) -> dict[str, Any]:
+    from mnemoweave import Memory
 
     Memory(path, embedder=LookupEmbedder()).close()  # schema exists before the race
     cmd = [sys.executable, "-m", "bench.concurrency", "--worker", str(path)]
@@ -115,8 +115,8 @@ def memweave_processes(path: Path, procs: int, per_proc: int) -> dict[str, Any]:
     return {"ids": ids, "errors": errors, "wall_s": wall}
 
 
-def memweave_lost(path: Path, ids: Sequence[str]) -> int:
-    from memweave import Memory, NotFoundError
+def mnemoweave_lost(path: Path, ids: Sequence[str]) -> int:
+    from mnemoweave import Memory, NotFoundError
 
     lost = 0
     with Memory(path, embedder=LookupEmbedder()) as mem:
@@ -208,9 +208,9 @@ def run_system(system: str, work: Path, per: int) -> list[list[Any]]:
     rows = []
     for label, path, users in phases:
         threaded = label.startswith("4 threads")
-        if system == "memweave":
-            res = memweave_threads(path, 4, per) if threaded else memweave_processes(path, 2, per)
-            lost = memweave_lost(path, res["ids"])
+        if system == "mnemoweave":
+            res = mnemoweave_threads(path, 4, per) if threaded else mnemoweave_processes(path, 2, per)
+            lost = mnemoweave_lost(path, res["ids"])
         else:
             res = mem0_threads(path, 4, per) if threaded else mem0_processes(path, 2, per)
             lost = mem0_lost(path, res["ids"], users)
@@ -237,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--worker", nargs=3, metavar=("PATH", "TAG", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        memweave_worker(args.worker[0], args.worker[1], int(args.worker[2]))
+        mnemoweave_worker(args.worker[0], args.worker[1], int(args.worker[2]))
         return 0
     from bench._mem0_client import mem0_available
 
@@ -249,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     per = 50 if args.quick else 250
     rows: list[list[Any]] = []
     figures: dict[str, Any] = {"systems": {}}
-    with tempfile.TemporaryDirectory(prefix="memweave-concurrency-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mnemoweave-concurrency-") as tmp:
         for system in systems:
             got = run_system(system, Path(tmp), per)
             rows += got

@@ -4,7 +4,7 @@ For each BLAS thread count (default 1 and 2) a fresh subprocess, started with
 ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` set (BLAS reads them when it
 loads), measures:
 
-* import: ``import memweave.embed`` (numpy and the memweave package included);
+* import: ``import mnemoweave.embed`` (numpy and the mnemoweave package included);
 * load: ``get_embedder("local")`` until the model is ready;
 * throughput: sentences/s embedding 1,024 LoCoMo turns at batch 64 (best of ``--repeats``);
 * query latency: median and p95 of embedding single LoCoMo questions one at a time, uncached;
@@ -12,7 +12,7 @@ loads), measures:
 
 When sentence-transformers is importable in this interpreter, or ``--reference-python`` names
 an interpreter where it is, the same measurements run for it on torch in that interpreter
-(same threads, same texts, same model files), followed by the ratios memweave / reference.
+(same threads, same texts, same model files), followed by the ratios mnemoweave / reference.
 
     python -m bench embed [--quick]
     python -m bench embed --reference-python /path/to/venv-with-sentence-transformers/bin/python
@@ -77,10 +77,10 @@ def _throughput(embed_all: Any, texts: list[str], repeats: int) -> float:
     return len(texts) / best
 
 
-def worker_memweave(args: argparse.Namespace) -> dict[str, Any]:
-    """Measure memweave's local embedder in this (fresh) process."""
+def worker_mnemoweave(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure mnemoweave's local embedder in this (fresh) process."""
     start = time.perf_counter()
-    import memweave.embed as mwe
+    import mnemoweave.embed as mwe
 
     import_s = time.perf_counter() - start
     texts, queries = load_texts(args.data, args.turns, args.queries)
@@ -94,7 +94,7 @@ def worker_memweave(args: argparse.Namespace) -> dict[str, Any]:
     rate = _throughput(embedder.embed, texts, args.repeats)
     p50, p95 = _latencies(lambda q: embedder.embed([q]), queries)
     return {
-        "impl": "memweave (numpy)",
+        "impl": "mnemoweave (numpy)",
         "import_s": import_s,
         "load_s": load_s,
         "sentences_per_s": rate,
@@ -208,14 +208,14 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"{load} when the run started. "
         f"Targets: load ≤ {TARGETS['load_s']:g} s, ≥ {TARGETS['sentences_per_s']:g} sentences/s, "
         f"query median ≤ {TARGETS['query_p50_ms']:g} ms, RSS ≤ {TARGETS['peak_rss_mb']:g} MB "
-        "(✗ = missed; targets apply to memweave rows).",
+        "(✗ = missed; targets apply to mnemoweave rows).",
         "",
         "| implementation | BLAS threads | import s | load s | sentences/s "
         "| query p50 ms | query p95 ms | peak RSS MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        mw = row["impl"].startswith("memweave")
+        mw = row["impl"].startswith("mnemoweave")
 
         def cell(key: str, fmt: str, row: dict[str, Any] = row, mw: bool = mw) -> str:
             text = format(row[key], fmt)
@@ -226,12 +226,12 @@ def render(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"| {cell('sentences_per_s', '.0f')} | {cell('query_p50_ms', '.1f')} "
             f"| {row['query_p95_ms']:.1f} | {cell('peak_rss_mb', '.0f')} |"
         )
-    ours = {r["threads"]: r for r in rows if r["impl"].startswith("memweave")}
-    refs = {r["threads"]: r for r in rows if not r["impl"].startswith("memweave")}
+    ours = {r["threads"]: r for r in rows if r["impl"].startswith("mnemoweave")}
+    refs = {r["threads"]: r for r in rows if not r["impl"].startswith("mnemoweave")}
     if refs:
         lines += [
             "",
-            "memweave / reference (throughput > 1 and the others < 1 mean memweave is better):",
+            "mnemoweave / reference (throughput > 1 and the others < 1 mean mnemoweave is better):",
             "",
             "| BLAS threads | load | sentences/s | query p50 | query p95 | peak RSS |",
             "|---:|---:|---:|---:|---:|---:|",
@@ -274,7 +274,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="64 turns, 20 queries, 1 thread, one pass"
     )
-    parser.add_argument("--worker", choices=["memweave", "reference"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["mnemoweave", "reference"], help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick and not args.worker:
         args.turns, args.queries, args.threads, args.repeats = min(args.turns, 64), 20, [1], 1
     if args.worker:
-        work = worker_memweave if args.worker == "memweave" else worker_reference
+        work = worker_mnemoweave if args.worker == "mnemoweave" else worker_reference
         print(json.dumps(work(args)))
         return
     reference = None
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     args.load_before = os.getloadavg()
     rows = []
     for threads in args.threads:
-        rows.append(run_worker(sys.executable, "memweave", threads, args))
+        rows.append(run_worker(sys.executable, "mnemoweave", threads, args))
         if reference is not None:
             rows.append(run_worker(reference, "reference", threads, args))
     text = "## embed\n\n" + render(rows, args)

@@ -1,6 +1,6 @@
 """LLM cost study: a fixed multi-session LoCoMo conversation replayed through ``add(infer=True)``.
 
-Both systems talk to the same :class:`memweave.testing.ScriptedOpenAIServer`, whose scripted
+Both systems talk to the same :class:`mnemoweave.testing.ScriptedOpenAIServer`, whose scripted
 model returns the same facts to each in that system's own reply schema (bench/_scripted_llm.py).
 Reported per add: LLM calls, prompt and completion tokens (median, p95, total; tokens counted by
 the server's documented rule), and wall time with the server's own time subtracted.
@@ -10,7 +10,7 @@ the server's documented rule), and wall time with the server's own time subtract
 top-10 recalled memories, and a judge model labels the answer against LoCoMo's gold answer.
 It cannot run offline; its test drives it with the scripted server.
 
-    python -m bench llm_cost [--quick] [--systems memweave,mem0]
+    python -m bench llm_cost [--quick] [--systems mnemoweave,mem0]
     python -m bench llm_cost --qa --llm-base-url URL --model NAME [--judge-model NAME]
 """
 
@@ -41,9 +41,9 @@ from bench._common import (
     write_results,
 )
 from bench._locomo_data import CATEGORIES, DEFAULT_DATA, Conversation, Turn, load
-from bench._scripted_llm import facts_for, memweave_reply, parse_memweave_request
+from bench._scripted_llm import facts_for, mnemoweave_reply, parse_mnemoweave_request
 
-SYSTEMS = ("memweave", "mem0")
+SYSTEMS = ("mnemoweave", "mem0")
 
 
 def session_date(text: str) -> datetime:
@@ -87,25 +87,25 @@ def summarise(per_add: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def run_memweave(
+def run_mnemoweave(
     conv: Conversation,
     adds: list[tuple[list[Turn], datetime]],
     work: Path,
     table: dict[str, np.ndarray],
 ) -> dict[str, Any]:
-    from memweave import Memory
-    from memweave.testing import RecordedRequest, ScriptedOpenAIServer
+    from mnemoweave import Memory
+    from mnemoweave.testing import RecordedRequest, ScriptedOpenAIServer
 
     def handler(request: RecordedRequest) -> dict[str, Any]:
-        turns, existing = parse_memweave_request(request.messages)
-        return memweave_reply(facts_for(turns), existing)
+        turns, existing = parse_mnemoweave_request(request.messages)
+        return mnemoweave_reply(facts_for(turns), existing)
 
     embedder = LookupEmbedder()
     embedder.table = table
     per_add = []
     with ScriptedOpenAIServer(handler=handler) as server:
         llm = {"model": "scripted-model", "base_url": server.base_url, "api_key": "bench"}
-        with Memory(work / "memweave-llm", embedder=embedder, llm=llm) as mem:
+        with Memory(work / "mnemoweave-llm", embedder=embedder, llm=llm) as mem:
             first = conv.turns[0].speaker
             for pair, when in adds:
                 before = len(server.requests)
@@ -133,7 +133,7 @@ def run_mem0(
 ) -> dict[str, Any]:
     from bench._mem0_client import Mem0Worker
     from bench._scripted_llm import mem0_handler_for
-    from memweave.testing import ScriptedOpenAIServer
+    from mnemoweave.testing import ScriptedOpenAIServer
 
     speakers = list(dict.fromkeys(t.speaker for t in conv.turns))[:2]
     handler = mem0_handler_for(speakers[0], speakers[-1])
@@ -183,7 +183,7 @@ JUDGE_SYSTEM = (
 
 
 def judge_label(text: str) -> bool:
-    from memweave.llm import extract_json
+    from mnemoweave.llm import extract_json
 
     try:
         data = extract_json(text)
@@ -195,8 +195,8 @@ def judge_label(text: str) -> bool:
 
 def run_qa(args: argparse.Namespace, conversations: Sequence[Conversation]) -> dict[str, Any]:
     """Build memories with the endpoint (or from raw turns with ``--raw``), answer, judge."""
-    from memweave import Memory
-    from memweave.llm import LLMClient, LLMConfig
+    from mnemoweave import Memory
+    from mnemoweave.llm import LLMClient, LLMConfig
 
     config = {
         "model": args.model,
@@ -208,7 +208,7 @@ def run_qa(args: argparse.Namespace, conversations: Sequence[Conversation]) -> d
     verdicts: dict[str, list[float]] = {}
     tokens = {"answer_prompt": 0, "answer_completion": 0, "judge_prompt": 0}
     asked = 0
-    with tempfile.TemporaryDirectory(prefix="memweave-qa-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mnemoweave-qa-") as tmp:
         for conv in conversations:
             llm = None if args.raw else config
             with Memory(Path(tmp) / conv.sample_id, llm=llm) as mem:
@@ -263,7 +263,7 @@ def run_qa(args: argparse.Namespace, conversations: Sequence[Conversation]) -> d
         **tokens,
     }
     by_category = {c: {"j_score": float(np.mean(v)), "n": len(v)} for c, v in verdicts.items()}
-    figures = {"systems": {"memweave": {"overall": overall, "by_category": by_category}}}
+    figures = {"systems": {"mnemoweave": {"overall": overall, "by_category": by_category}}}
     rows = [[c, m["j_score"], m["n"]] for c, m in by_category.items()]
     rows.append(["overall (1-4)", overall["j_score"], overall["n"]])
     text = (
@@ -278,7 +278,7 @@ def run_qa(args: argparse.Namespace, conversations: Sequence[Conversation]) -> d
         "llm_qa",
         "LoCoMo QA, LLM-judged",
         [r[0] for r in rows],
-        {"memweave": [r[1] for r in rows]},
+        {"mnemoweave": [r[1] for r in rows]},
         ylabel="J (judged correct)",
     )
     return figures
@@ -324,9 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = precompute_vectors(conv, adds)
     figures: dict[str, Any] = {"systems": {}}
     rows = []
-    with tempfile.TemporaryDirectory(prefix="memweave-llmcost-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mnemoweave-llmcost-") as tmp:
         for system in systems:
-            runner = run_memweave if system == "memweave" else run_mem0
+            runner = run_mnemoweave if system == "mnemoweave" else run_mem0
             result = runner(conv, adds, Path(tmp), table)
             stats = summarise(result["per_add"])
             stats["memories"] = result["memories"]
@@ -363,10 +363,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     table_md = markdown_table(headers, rows)
     if len(rows) == 2:
-        a, b = figures["systems"]["memweave"]["overall"], figures["systems"]["mem0"]["overall"]
+        a, b = figures["systems"]["mnemoweave"]["overall"], figures["systems"]["mem0"]["overall"]
         ratio = [
             [
-                "mem0 / memweave",
+                "mem0 / mnemoweave",
                 "",
                 b["calls_total"] / a["calls_total"],
                 "",
@@ -383,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         table_md += "\n" + markdown_table(headers, ratio).split("\n", 2)[2]
     text = (
         f"## llm_cost\n\nMachine: {machine()}. Conversation {conv.sample_id}, {len(adds)} adds "
-        f"of two turns each; tokens counted by memweave.testing.count_tokens's rule.\n\n"
+        f"of two turns each; tokens counted by mnemoweave.testing.count_tokens's rule.\n\n"
         f"{table_md}\n"
     )
     print(text)
@@ -407,7 +407,7 @@ def precompute_vectors(
     conv: Conversation, adds: list[tuple[list[Turn], datetime]]
 ) -> dict[str, np.ndarray]:
     """Real all-MiniLM-L6-v2 vectors for every text either system will embed."""
-    from memweave.embed import embed_texts, get_embedder
+    from mnemoweave.embed import embed_texts, get_embedder
 
     texts: list[str] = []
     for pair, _ in adds:

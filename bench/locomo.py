@@ -8,7 +8,7 @@ per category, overall for categories 1-4, and adversarial (5) separately, plus q
 (query embedding excluded: all texts are embedded once up front with the same model, and those
 vectors are what every system receives).
 
-    python -m bench locomo [--quick] [--data PATH] [--systems memweave,memweave-dense,mem0]
+    python -m bench locomo [--quick] [--data PATH] [--systems mnemoweave,mnemoweave-dense,mem0]
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ from bench._common import (
 from bench._locomo_data import CATEGORIES, DEFAULT_DATA, Conversation, load
 
 KS = (1, 5, 10, 20)
-SYSTEMS = ("memweave", "memweave-dense", "mem0")
+SYSTEMS = ("mnemoweave", "mnemoweave-dense", "mem0")
 
 
 def embed_all(texts: Sequence[str], embedder: Any) -> dict[str, np.ndarray]:
     """Embed each distinct text once with the real model (timed separately, not reported)."""
-    from memweave.embed import embed_texts
+    from mnemoweave.embed import embed_texts
 
     unique = list(dict.fromkeys(texts))
     vectors = embed_texts(embedder, unique)
@@ -53,18 +53,18 @@ def embed_all(texts: Sequence[str], embedder: Any) -> dict[str, np.ndarray]:
 Searcher = Callable[[str, str, np.ndarray, int], list[str]]  # (conv, question, qvec, k) -> ids
 
 
-def memweave_searcher(
+def mnemoweave_searcher(
     conversations: Sequence[Conversation],
     variant: str,
     table: dict[str, np.ndarray],
     workdir: Path,
     keyword_weight: float | None,
 ) -> tuple[Searcher, Callable[[], None]]:
-    from memweave import Memory
+    from mnemoweave import Memory
 
     embedder = LookupEmbedder()
     embedder.table = table
-    mem = Memory(workdir / f"memweave-{variant}-{keyword_weight}", embedder=embedder)
+    mem = Memory(workdir / f"mnemoweave-{variant}-{keyword_weight}", embedder=embedder)
     for conv in conversations:
         mem.batch_add(
             [
@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unresolved = sum(q.unresolved for c in conversations for q in c.questions)
     no_evidence = sum(1 for c in conversations for q in c.questions if not q.evidence)
 
-    from memweave.embed import get_embedder
+    from mnemoweave.embed import get_embedder
 
     model = get_embedder("local")
     variants = args.variants.split(",")
@@ -215,15 +215,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     figures: dict[str, Any] = {"systems": {}}
     rows = []
-    with tempfile.TemporaryDirectory(prefix="memweave-locomo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mnemoweave-locomo-") as tmp:
         work = Path(tmp)
         for variant in variants:
             for system in systems:
                 if system == "mem0":
                     search, close = mem0_searcher(conversations, variant, table, work)
                 else:
-                    weight = 0.0 if system == "memweave-dense" else None
-                    search, close = memweave_searcher(conversations, variant, table, work, weight)
+                    weight = 0.0 if system == "mnemoweave-dense" else None
+                    search, close = mnemoweave_searcher(conversations, variant, table, work, weight)
                 try:
                     result = evaluate(conversations, search, table, limit)
                 finally:
@@ -244,13 +244,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ]
                 )
     for variant in variants:
-        mine = figures["systems"].get(f"memweave ({variant})")
+        mine = figures["systems"].get(f"mnemoweave ({variant})")
         theirs = figures["systems"].get(f"mem0 ({variant})")
         if mine and theirs:
             a, b = mine["overall"], theirs["overall"]
             rows.append(
                 [
-                    f"memweave − mem0 ({variant})",
+                    f"mnemoweave − mem0 ({variant})",
                     a["any@1"] - b["any@1"],
                     a["any@5"] - b["any@5"],
                     a["any@10"] - b["any@10"],
@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "any@10",
             "any@20",
             "all@10",
-            "query p50 ms (ratio row: mem0/memweave)",
+            "query p50 ms (ratio row: mem0/mnemoweave)",
             "n",
         ],
         rows,

@@ -2,12 +2,12 @@
 
 Embedding is excluded everywhere (texts carry the index of a precomputed random vector that
 every system receives), so the figures are the stores' own cost. Recall@10 is measured for
-dense retrieval against exact numpy search inside the scope (memweave with keyword_weight=0,
+dense retrieval against exact numpy search inside the scope (mnemoweave with keyword_weight=0,
 mem0 with its vector search). Baselines in the same run: mem0 (when its venv exists, driven
 in its own process; it stops at the first size whose adds exceed the time budget, 10 minutes
 by default) and an exact numpy scan of every vector followed by a scope filter.
 
-    python -m bench scale [--quick] [--sizes 1000:100,10000:1000] [--systems memweave,mem0]
+    python -m bench scale [--quick] [--sizes 1000:100,10000:1000] [--systems mnemoweave,mem0]
 """
 
 from __future__ import annotations
@@ -102,12 +102,12 @@ def rows_by_user(users: np.ndarray) -> dict[int, np.ndarray]:
     return {u: order[bounds[u] : bounds[u + 1]] for u in range(users.max() + 1)}
 
 
-def run_memweave(corpus: Corpus, workdir: Path, *, single_adds: int = 1000) -> dict[str, Any]:
-    from memweave import Memory
+def run_mnemoweave(corpus: Corpus, workdir: Path, *, single_adds: int = 1000) -> dict[str, Any]:
+    from mnemoweave import Memory
 
     n = len(corpus.texts)
     embedder = IndexEmbedder(corpus.vectors)
-    path = workdir / "memweave"
+    path = workdir / "mnemoweave"
     out: dict[str, Any] = {"n": n}
     mem = Memory(path, embedder=embedder)
     start = time.perf_counter()
@@ -252,7 +252,7 @@ def run_mem0(corpus: Corpus, workdir: Path, *, budget_s: float) -> dict[str, Any
 
 def chart(name: str, figures: dict[str, Any]) -> None:
     """Search latency per size and system, from the study's JSON figures."""
-    groups = list(figures["systems"]["memweave"]["by_category"])
+    groups = list(figures["systems"]["mnemoweave"]["by_category"])
     save_bar_chart(
         name,
         "Scoped search latency (dense p50, query embedding excluded)",
@@ -278,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench scale", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--sizes", default=None, help="N:users pairs, e.g. 100000:1000")
-    parser.add_argument("--systems", default=None, help="memweave,mem0 (mem0 if its venv exists)")
+    parser.add_argument("--systems", default=None, help="mnemoweave,mem0 (mem0 if its venv exists)")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument(
         "--mem0-budget",
@@ -293,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     systems = (
         args.systems.split(",")
         if args.systems
-        else [s for s in ("memweave", "mem0") if s != "mem0" or mem0_available()]
+        else [s for s in ("mnemoweave", "mem0") if s != "mem0" or mem0_available()]
     )
     if args.sizes:
         sizes = parse_sizes(args.sizes)
@@ -316,14 +316,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n, users in sizes:
         corpus = make_corpus(n, users, queries)
         label = f"{n:,} / {users:,}"
-        workdir = Path(tempfile.mkdtemp(prefix="memweave-scale-"))
+        workdir = Path(tempfile.mkdtemp(prefix="mnemoweave-scale-"))
         try:
-            mw = run_memweave(corpus, workdir, single_adds=200 if args.quick else 1000)
-            figures["systems"]["memweave"]["by_category"][f"{n}/{users}"] = mw
+            mw = run_mnemoweave(corpus, workdir, single_adds=200 if args.quick else 1000)
+            figures["systems"]["mnemoweave"]["by_category"][f"{n}/{users}"] = mw
             rows.append(
                 [
                     label,
-                    "memweave",
+                    "mnemoweave",
                     mw["hybrid_p50_ms"],
                     mw["dense_p50_ms"],
                     mw["dense_p95_ms"],
@@ -392,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = f"## scale\n\nMachine: {machine()}\n\n{table}\n"
     if ratio_rows:
         text += (
-            "\nmemweave vs mem0 (same run):\n\n"
+            "\nmnemoweave vs mem0 (same run):\n\n"
             + markdown_table(
                 [
                     "memories / users",

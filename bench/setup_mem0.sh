@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create bench/.venvs/mem0: an isolated Python 3.11 venv holding mem0ai for the side-by-side
-# benchmark. mem0 must never enter memweave's own environment or pyproject, so it lives here
+# benchmark. mem0 must never enter mnemoweave's own environment or pyproject, so it lives here
 # and is driven in a subprocess by bench/_mem0_client.py -> bench/_mem0_worker.py.
 #
 # Idempotent: re-running reuses the venv and only installs what is missing or at the wrong

@@ -1,10 +1,10 @@
-"""AG2 classic + memweave: a ConversableAgent recalls, in a new chat, what it was told before.
+"""AG2 classic + mnemoweave: a ConversableAgent recalls, in a new chat, what it was told before.
 
 Offline: a tiny stand-in model is registered with ``register_model_client`` (in real code,
 drop it and put your model in ``config_list``, e.g. ``{"model": "gpt-4.1-mini"}``). Data goes
-to $MEMWEAVE_HOME, or a fresh temporary folder when it is not set.
+to $MNEMOWEAVE_HOME, or a fresh temporary folder when it is not set.
 
-    pip install "memweave-adapters[ag2]"
+    pip install "mnemoweave-adapters[ag2]"
     python examples/ag2_conversable.py
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 from autogen import ConversableAgent
 
-from memweave_adapters import OPEN_TAG, unquote_block
-from memweave_adapters.ag2 import MemweaveCapability
+from mnemoweave_adapters import OPEN_TAG, unquote_block
+from mnemoweave_adapters.ag2 import MnemoweaveCapability
 
-HOME = os.environ.get("MEMWEAVE_HOME") or tempfile.mkdtemp(prefix="memweave-ag2-")
+HOME = os.environ.get("MNEMOWEAVE_HOME") or tempfile.mkdtemp(prefix="mnemoweave-ag2-")
 LLM_CONFIG = {
     "config_list": [{"model": "stand-in", "model_client_cls": "StandInModel", "api_key": "-"}],
     "cache_seed": None,
@@ -56,7 +56,7 @@ class StandInModel:
 def chat(message: str) -> str:
     assistant = ConversableAgent("assistant", llm_config=LLM_CONFIG, human_input_mode="NEVER")
     assistant.register_model_client(StandInModel)
-    memory = MemweaveCapability(HOME, user_id="alex")  # recall before replies, remember after
+    memory = MnemoweaveCapability(HOME, user_id="alex")  # recall before replies, remember after
     memory.add_to_agent(assistant)
     user = ConversableAgent("alex", llm_config=False, human_input_mode="NEVER")
     result = user.initiate_chat(assistant, message=message, max_turns=1, silent=True)

@@ -1,10 +1,10 @@
-"""AutoGen AgentChat + memweave: an AssistantAgent remembers a fact from one run to the next.
+"""AutoGen AgentChat + mnemoweave: an AssistantAgent remembers a fact from one run to the next.
 
 Offline: a tiny stand-in model replaces a real ``ChatCompletionClient`` (use e.g.
 ``autogen_ext.models.openai.OpenAIChatCompletionClient`` in real code). Data goes to
-$MEMWEAVE_HOME, or a fresh temporary folder when it is not set.
+$MNEMOWEAVE_HOME, or a fresh temporary folder when it is not set.
 
-    pip install "memweave-adapters[autogen]"
+    pip install "mnemoweave-adapters[autogen]"
     python examples/autogen_memory.py
 """
 
@@ -26,10 +26,10 @@ from autogen_core.models import (
     SystemMessage,
 )
 
-from memweave_adapters import OPEN_TAG, unquote_block
-from memweave_adapters.autogen import MemweaveMemory
+from mnemoweave_adapters import OPEN_TAG, unquote_block
+from mnemoweave_adapters.autogen import MnemoweaveMemory
 
-HOME = os.environ.get("MEMWEAVE_HOME") or tempfile.mkdtemp(prefix="memweave-autogen-")
+HOME = os.environ.get("MNEMOWEAVE_HOME") or tempfile.mkdtemp(prefix="mnemoweave-autogen-")
 
 
 class StandInModel(ChatCompletionClient):
@@ -80,7 +80,7 @@ class StandInModel(ChatCompletionClient):
 
 # --- the snippet -----------------------------------------------------------------------------
 async def run(task: str) -> str:
-    memory = MemweaveMemory(HOME, user_id="alex")  # recall is injected before every inference
+    memory = MnemoweaveMemory(HOME, user_id="alex")  # recall is injected before every inference
     agent = AssistantAgent("assistant", model_client=StandInModel(), memory=[memory])
     result = await agent.run(task=task)
     await memory.remember_messages(result)  # AgentChat never calls add(): remember the run

@@ -1,15 +1,15 @@
-"""Two CrewAI crews sharing long-term memory through memweave, fully offline.
+"""Two CrewAI crews sharing long-term memory through mnemoweave, fully offline.
 
 Crew 1 learns the user's favourite colour; crew 2, started later on the same store, finds
-it in its task prompt (CrewAI recalls before every task). memweave's LLM step (turning the
+it in its task prompt (CrewAI recalls before every task). mnemoweave's LLM step (turning the
 task result into a fact) talks to a scripted OpenAI-compatible server on 127.0.0.1, and the
 crews' own model is a small scripted CrewAI LLM, so no API key or network is needed.
 
 Run:  CREWAI_DISABLE_TELEMETRY=true OTEL_SDK_DISABLED=true CREWAI_TRACING_ENABLED=false \\
       python examples/crewai_crew.py
 
-Data goes to $MEMWEAVE_HOME/crewai-example if MEMWEAVE_HOME is set, else to a temp dir.
-For real models: give memweave_memory(llm={"model": ..., "base_url": ..., "api_key": ...})
+Data goes to $MNEMOWEAVE_HOME/crewai-example if MNEMOWEAVE_HOME is set, else to a temp dir.
+For real models: give mnemoweave_memory(llm={"model": ..., "base_url": ..., "api_key": ...})
 and the Agent llm="provider/model" (CrewAI's usual LLM string or object).
 """
 
@@ -33,10 +33,10 @@ from crewai import Agent, Crew, Task  # noqa: E402
 from crewai.llms.base_llm import BaseLLM  # noqa: E402
 from pydantic import Field  # noqa: E402
 
-from memweave.errors import MemweaveError  # noqa: E402
-from memweave.testing import ScriptedOpenAIServer  # noqa: E402
-from memweave_adapters import CLOSE_TAG, OPEN_TAG, unquote_block  # noqa: E402
-from memweave_crewai import memweave_memory  # noqa: E402
+from mnemoweave.errors import MnemoweaveError  # noqa: E402
+from mnemoweave.testing import ScriptedOpenAIServer  # noqa: E402
+from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, unquote_block  # noqa: E402
+from mnemoweave_crewai import mnemoweave_memory  # noqa: E402
 
 
 class ScriptedCrewLLM(BaseLLM):
@@ -60,12 +60,12 @@ class ScriptedCrewLLM(BaseLLM):
 
 def pick_embedder() -> str | dict[str, Any]:
     """The local model if its weights are already installed (never downloads), else "hash"."""
-    from memweave.embed import get_embedder
+    from mnemoweave.embed import get_embedder
 
     local = {"provider": "local", "allow_download": False}
     try:
         get_embedder(local)
-    except MemweaveError:
+    except MnemoweaveError:
         return "hash"
     return local
 
@@ -77,28 +77,28 @@ def run_crew(memory: Any, llm: BaseLLM, task: str) -> str:
 
 
 def main() -> None:
-    home = os.environ.get("MEMWEAVE_HOME")
-    base = Path(home) if home else Path(tempfile.mkdtemp(prefix="memweave-crewai-"))
+    home = os.environ.get("MNEMOWEAVE_HOME")
+    base = Path(home) if home else Path(tempfile.mkdtemp(prefix="mnemoweave-crewai-"))
     store = base / "crewai-example"
     embedder = pick_embedder()
     print(f"store: {store} (embedder: {'hash' if embedder == 'hash' else 'local'})")
 
-    with ScriptedOpenAIServer() as memweave_llm:
-        # What memweave's LLM replies when it reads each crew's task result.
-        memweave_llm.script(
+    with ScriptedOpenAIServer() as mnemoweave_llm:
+        # What mnemoweave's LLM replies when it reads each crew's task result.
+        mnemoweave_llm.script(
             {"operations": [{"op": "ADD", "id": None, "text": "Favourite colour is teal"}]},
             {"operations": [{"op": "NONE", "id": 0, "text": None}]},
         )
-        llm_config = {"model": "scripted", "base_url": memweave_llm.base_url, "api_key": "none"}
+        llm_config = {"model": "scripted", "base_url": mnemoweave_llm.base_url, "api_key": "none"}
 
-        first = memweave_memory(user_id="alice", path=store, embedder=embedder, llm=llm_config)
+        first = mnemoweave_memory(user_id="alice", path=store, embedder=embedder, llm=llm_config)
         answer = run_crew(first, ScriptedCrewLLM(model="scripted"), "Ask about the user's taste.")
         print("crew 1 answer:", answer)
-        print("memweave now knows:", [r.content for r in first.list_records()])
+        print("mnemoweave now knows:", [r.content for r in first.list_records()])
         first.close()
 
         # Later (or in another process): a new crew on the same store recalls the fact.
-        second = memweave_memory(user_id="alice", path=store, embedder=embedder, llm=llm_config)
+        second = mnemoweave_memory(user_id="alice", path=store, embedder=embedder, llm=llm_config)
         crew_llm = ScriptedCrewLLM(model="scripted")
         answer = run_crew(second, crew_llm, "Pick a website theme for the user's taste.")
         prompt = crew_llm.prompts[0]

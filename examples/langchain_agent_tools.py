@@ -1,6 +1,6 @@
-"""A LangChain agent that manages its own long-term memory with memweave's memory tools.
+"""A LangChain agent that manages its own long-term memory with mnemoweave's memory tools.
 
-Two "processes" share one memweave directory. In the first, the agent hears a fact and calls
+Two "processes" share one mnemoweave directory. In the first, the agent hears a fact and calls
 ``save_memory``; in the second (new store handle, new agent) it calls ``search_memory`` and
 gets the fact back as a quoted block of data. The chat model is LangChain's scripted
 GenericFakeChatModel, so this runs offline with no API key -- swap in any tool-calling model
@@ -8,7 +8,7 @@ GenericFakeChatModel, so this runs offline with no API key -- swap in any tool-c
 
     python examples/langchain_agent_tools.py
 
-Data lives under $MEMWEAVE_HOME when set, else in a temporary directory.
+Data lives under $MNEMOWEAVE_HOME when set, else in a temporary directory.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from langchain.agents import create_agent
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 
-from memweave import Memory
-from memweave_adapters import MemoryBinding
-from memweave_langchain import memory_tools
+from mnemoweave import Memory
+from mnemoweave_adapters import MemoryBinding
+from mnemoweave_langchain import memory_tools
 
-DATA = os.environ.get("MEMWEAVE_HOME") or tempfile.mkdtemp(prefix="memweave-langchain-")
+DATA = os.environ.get("MNEMOWEAVE_HOME") or tempfile.mkdtemp(prefix="mnemoweave-langchain-")
 SYSTEM = "You are a helpful assistant. Save lasting facts about the user; search before guessing."
 
 

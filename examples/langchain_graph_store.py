@@ -1,15 +1,15 @@
-"""A LangGraph graph whose nodes keep long-term notes in memweave through ``runtime.store``.
+"""A LangGraph graph whose nodes keep long-term notes in mnemoweave through ``runtime.store``.
 
-``MemweaveStore`` is an ordinary LangGraph ``BaseStore``: compile the graph with
-``store=MemweaveStore(memory)`` and nodes use ``runtime.store.put / search``. The first run
+``MnemoweaveStore`` is an ordinary LangGraph ``BaseStore``: compile the graph with
+``store=MnemoweaveStore(memory)`` and nodes use ``runtime.store.put / search``. The first run
 writes notes under ``("users", user_id, "notes")``; a second run -- a new store handle and a
-freshly compiled graph, as after a restart -- finds them with memweave's hybrid search. The
-namespace ``("users", "alex", ...)`` is memweave's ``user_id="alex"``, so the same notes are
-visible to plain ``Memory.search`` and to every other memweave adapter. Offline; no model.
+freshly compiled graph, as after a restart -- finds them with mnemoweave's hybrid search. The
+namespace ``("users", "alex", ...)`` is mnemoweave's ``user_id="alex"``, so the same notes are
+visible to plain ``Memory.search`` and to every other mnemoweave adapter. Offline; no model.
 
     python examples/langchain_graph_store.py
 
-Data lives under $MEMWEAVE_HOME when set, else in a temporary directory.
+Data lives under $MNEMOWEAVE_HOME when set, else in a temporary directory.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from memweave import Memory
-from memweave_langchain import MemweaveStore
+from mnemoweave import Memory
+from mnemoweave_langchain import MnemoweaveStore
 
-DATA = os.environ.get("MEMWEAVE_HOME") or tempfile.mkdtemp(prefix="memweave-langgraph-")
+DATA = os.environ.get("MNEMOWEAVE_HOME") or tempfile.mkdtemp(prefix="mnemoweave-langgraph-")
 
 
 @dataclass
@@ -58,7 +58,7 @@ def recall(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def build(memory: Memory) -> Any:
     # Only the "text" field is embedded and searched; the whole value is stored.
-    store = MemweaveStore(memory, index={"fields": ["text"]})
+    store = MnemoweaveStore(memory, index={"fields": ["text"]})
     graph = StateGraph(State, context_schema=Context)
     graph.add_node("remember", remember)
     graph.add_node("recall", recall)
@@ -82,6 +82,6 @@ with Memory(DATA) as memory:  # a restart: new handle, new store, new graph
     out = graph.invoke({"question": "When does the Oslo flight leave?"}, context=Context("sam"))
     print("run 2 (sam):", out.get("answers"))
     same = memory.search("seat preference", user_id="alex", limit=1).results[0]
-    print("plain memweave search for alex:", same.memory)
+    print("plain mnemoweave search for alex:", same.memory)
     print("namespaces:", graph.store.list_namespaces(prefix=("users",)))
 print(f"data kept in {DATA}")

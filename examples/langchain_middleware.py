@@ -1,6 +1,6 @@
-"""``create_agent`` with ``MemweaveMiddleware``: recall before the model, remember after.
+"""``create_agent`` with ``MnemoweaveMiddleware``: recall before the model, remember after.
 
-Before each model call the middleware recalls what memweave knows that is relevant to the
+Before each model call the middleware recalls what mnemoweave knows that is relevant to the
 latest human message and appends it, as a quoted block of data, to that call's system
 message; after the run it remembers the exchange (in the background). A callback prints what
 the model actually received. The model is LangChain's scripted GenericFakeChatModel, so this
@@ -9,7 +9,7 @@ one agent serves many users.
 
     python examples/langchain_middleware.py
 
-Data lives under $MEMWEAVE_HOME when set, else in a temporary directory.
+Data lives under $MNEMOWEAVE_HOME when set, else in a temporary directory.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
-from memweave import Memory
-from memweave_adapters import MemoryBinding
-from memweave_langchain import MemweaveMiddleware
+from mnemoweave import Memory
+from mnemoweave_adapters import MemoryBinding
+from mnemoweave_langchain import MnemoweaveMiddleware
 
-DATA = os.environ.get("MEMWEAVE_HOME") or tempfile.mkdtemp(prefix="memweave-middleware-")
+DATA = os.environ.get("MNEMOWEAVE_HOME") or tempfile.mkdtemp(prefix="mnemoweave-middleware-")
 
 
 @dataclass
@@ -52,7 +52,7 @@ with Memory(DATA) as memory:
         GenericFakeChatModel(messages=iter(["Try a peanut-free Thai green curry for two."])),
         tools=[],
         system_prompt="You are a cooking assistant.",
-        middleware=[MemweaveMiddleware(MemoryBinding(memory, user_id="guest"))],
+        middleware=[MnemoweaveMiddleware(MemoryBinding(memory, user_id="guest"))],
         context_schema=Context,
     )
     print("sam asks for a dinner idea")
@@ -63,7 +63,7 @@ with Memory(DATA) as memory:
     )
     print("  answer:", result["messages"][-1].content)
 
-    # The exchange was remembered in the background; without an LLM memweave keeps the turns
+    # The exchange was remembered in the background; without an LLM mnemoweave keeps the turns
     # verbatim (pass Memory(llm=...) to extract facts instead).
     memory.flush()
     remembered = [item.memory for item in memory.get_all(user_id="sam").results]

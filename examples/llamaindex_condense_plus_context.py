@@ -1,9 +1,9 @@
-"""CondensePlusContextChatEngine: documents from a retriever plus what memweave remembers.
+"""CondensePlusContextChatEngine: documents from a retriever plus what mnemoweave remembers.
 
-The engine retrieves menu items for the question while MemweaveMemory adds what it knows
+The engine retrieves menu items for the question while MnemoweaveMemory adds what it knows
 about the user (told in an earlier session, under a different session_id), so one prompt
 holds both. MockLLM echoes its prompt, so the answer shows what a real model would see.
-Offline (MockLLM, MockEmbedding); data under $MEMWEAVE_HOME when set, else a temp dir.
+Offline (MockLLM, MockEmbedding); data under $MNEMOWEAVE_HOME when set, else a temp dir.
 
     python examples/llamaindex_condense_plus_context.py
 """
@@ -18,11 +18,11 @@ from llama_index.core.chat_engine import CondensePlusContextChatEngine
 from llama_index.core.embeddings import MockEmbedding
 from llama_index.core.llms import ChatMessage, MockLLM
 
-from memweave import Memory
-from memweave_adapters import unquote_block
-from memweave_llamaindex import MemweaveMemory
+from mnemoweave import Memory
+from mnemoweave_adapters import unquote_block
+from mnemoweave_llamaindex import MnemoweaveMemory
 
-DATA = os.environ.get("MEMWEAVE_HOME") or tempfile.mkdtemp(prefix="memweave-llamaindex-")
+DATA = os.environ.get("MNEMOWEAVE_HOME") or tempfile.mkdtemp(prefix="mnemoweave-llamaindex-")
 MENU = [
     "Satay skewers with peanut sauce.",
     "Grilled halloumi with oat crackers.",
@@ -32,14 +32,14 @@ MENU = [
 
 def main() -> None:
     store = Memory(DATA)
-    # An earlier conversation (session "monday") taught memweave about Ada.
-    monday = MemweaveMemory.from_memory(store, user_id="ada", session_id="monday")
+    # An earlier conversation (session "monday") taught mnemoweave about Ada.
+    monday = MnemoweaveMemory.from_memory(store, user_id="ada", session_id="monday")
     monday.put(ChatMessage(role="user", content="Note for later: I am allergic to peanuts."))
     monday.put(ChatMessage(role="assistant", content="Noted!"))
     monday.flush()
 
     # Today's conversation: fresh history, same user, so the allergy is recalled.
-    memory = MemweaveMemory.from_memory(store, user_id="ada", session_id="friday")
+    memory = MnemoweaveMemory.from_memory(store, user_id="ada", session_id="friday")
     index = VectorStoreIndex.from_documents(
         [Document(text=item) for item in MENU], embed_model=MockEmbedding(embed_dim=16)
     )
@@ -51,8 +51,8 @@ def main() -> None:
     )
     reply = str(engine.chat("What should I order from the menu?"))
 
-    recalled = unquote_block(reply[reply.find("<memweave-memories>") :])
-    print("memweave recalled:", recalled)
+    recalled = unquote_block(reply[reply.find("<mnemoweave-memories>") :])
+    print("mnemoweave recalled:", recalled)
     print("menu context in prompt:", all(item in reply for item in MENU))
     memory.flush()
     print("today's turn remembered:", store.count(user_id="ada", run_id="friday") == 1)

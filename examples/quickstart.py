@@ -1,7 +1,7 @@
-"""memweave quickstart: remember facts for a user and recall them, offline.
+"""mnemoweave quickstart: remember facts for a user and recall them, offline.
 
 Runs on the embedded defaults (local all-MiniLM-L6-v2 embedder, no LLM, no API key).
-Data goes to $MEMWEAVE_HOME, or a fresh temporary folder when it is not set.
+Data goes to $MNEMOWEAVE_HOME, or a fresh temporary folder when it is not set.
 
     python examples/quickstart.py
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import tempfile
 
-from memweave import Memory
+from mnemoweave import Memory
 
-home = os.environ.get("MEMWEAVE_HOME") or tempfile.mkdtemp(prefix="memweave-quickstart-")
+home = os.environ.get("MNEMOWEAVE_HOME") or tempfile.mkdtemp(prefix="mnemoweave-quickstart-")
 
 with Memory(home) as memory:
     memory.add("I'm Alex, I live in Lisbon and I'm allergic to peanuts.", user_id="alex")

@@ -19,9 +19,9 @@ RunExample = Callable[..., str]
 def run_example(tmp_path: Path) -> RunExample:
     """Run ``examples/<name>`` in a subprocess, offline, with every home folder in ``tmp_path``.
 
-    Data goes to ``tmp_path/"memweave"`` (``$MEMWEAVE_HOME``); ``$HOME``, the XDG folders and
+    Data goes to ``tmp_path/"mnemoweave"`` (``$MNEMOWEAVE_HOME``); ``$HOME``, the XDG folders and
     framework caches point at ``tmp_path/"home"``; the working directory is ``tmp_path/"cwd"``.
-    The script runs under ``memweave.testing.no_network``, so any connection off this machine
+    The script runs under ``mnemoweave.testing.no_network``, so any connection off this machine
     fails the test. ``env`` adds variables (``None`` removes one). Returns stdout.
     """
     home = tmp_path / "home"
@@ -32,7 +32,7 @@ def run_example(tmp_path: Path) -> RunExample:
         cwd.mkdir(exist_ok=True)
         full: dict[str, str | None] = {
             **os.environ,
-            "MEMWEAVE_HOME": str(tmp_path / "memweave"),
+            "MNEMOWEAVE_HOME": str(tmp_path / "mnemoweave"),
             "HOME": str(home),
             "XDG_CACHE_HOME": str(home / ".cache"),
             "XDG_CONFIG_HOME": str(home / ".config"),
@@ -44,7 +44,7 @@ def run_example(tmp_path: Path) -> RunExample:
             **(env or {}),
         }
         done = subprocess.run(
-            [sys.executable, "-m", "memweave.testing.no_network", str(EXAMPLES / name)],
+            [sys.executable, "-m", "mnemoweave.testing.no_network", str(EXAMPLES / name)],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -54,7 +54,7 @@ def run_example(tmp_path: Path) -> RunExample:
         )
         assert done.returncode == 0, done.stderr[-4000:]
         assert "network attempts: []" in done.stdout, done.stdout[-2000:]
-        assert (tmp_path / "memweave").is_dir()  # the data went where MEMWEAVE_HOME points
+        assert (tmp_path / "mnemoweave").is_dir()  # the data went where MNEMOWEAVE_HOME points
         return done.stdout
 
     return run

@@ -1,4 +1,4 @@
-"""Each benchmark study's quick path runs end to end on tiny inputs (memweave only).
+"""Each benchmark study's quick path runs end to end on tiny inputs (mnemoweave only).
 
 These are smoke tests, not measurements: they check that every study runs, prints its table and
 writes its figures; they never assert on timings.
@@ -92,7 +92,7 @@ def run_bench(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
     full_env = {
         **os.environ,
         "BENCH_RESULTS_DIR": str(results),
-        "MEMWEAVE_HOME": str(tmp_path / "home"),
+        "MNEMOWEAVE_HOME": str(tmp_path / "home"),
         **(env or {}),
     }
     proc = subprocess.run(
@@ -119,7 +119,7 @@ def figures(tmp_path: Path, name: str) -> dict[str, Any]:
 def test_scale_quick(tmp_path: Path) -> None:
     out = run_bench(tmp_path, "scale", "--quick", "--sizes", "600:12", "--queries", "20")
     assert "| 600 / 12 |" in out
-    found = figures(tmp_path, "scale-quick")["systems"]["memweave"]["by_category"]["600/12"]
+    found = figures(tmp_path, "scale-quick")["systems"]["mnemoweave"]["by_category"]["600/12"]
     assert found["recall_at_10"] == 1.0
     assert found["bulk_records_per_s"] > 0
 
@@ -128,10 +128,10 @@ def test_scale_quick(tmp_path: Path) -> None:
 def test_locomo_quick(tmp_path: Path) -> None:
     data = tiny_locomo(tmp_path / "tiny.json")
     out = run_bench(
-        tmp_path, "locomo", "--quick", "--data", str(data), "--systems", "memweave,memweave-dense"
+        tmp_path, "locomo", "--quick", "--data", str(data), "--systems", "mnemoweave,mnemoweave-dense"
     )
     assert "Unresolvable evidence ids: 1" in out
-    result = figures(tmp_path, "locomo-quick")["systems"]["memweave (dated)"]
+    result = figures(tmp_path, "locomo-quick")["systems"]["mnemoweave (dated)"]
     assert result["overall"]["n"] == 4  # categories 1-4 with evidence
     assert set(result["by_category"]) == {
         "multi-hop",
@@ -147,9 +147,9 @@ def test_locomo_quick(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_llm_cost_quick(tmp_path: Path) -> None:
     data = tiny_locomo(tmp_path / "tiny.json")
-    out = run_bench(tmp_path, "llm_cost", "--quick", "--data", str(data), "--systems", "memweave")
-    assert "| memweave | 4 |" in out
-    stats = figures(tmp_path, "llm_cost-quick")["systems"]["memweave"]["overall"]
+    out = run_bench(tmp_path, "llm_cost", "--quick", "--data", str(data), "--systems", "mnemoweave")
+    assert "| mnemoweave | 4 |" in out
+    stats = figures(tmp_path, "llm_cost-quick")["systems"]["mnemoweave"]["overall"]
     assert stats["calls_total"] == 4  # exactly one LLM call per add
     assert stats["prompt_tokens_total"] > 0
     assert stats["memories"] > 0
@@ -157,14 +157,14 @@ def test_llm_cost_quick(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_concurrency_quick(tmp_path: Path) -> None:
-    run_bench(tmp_path, "concurrency", "--quick", "--systems", "memweave")
-    overall = figures(tmp_path, "concurrency-quick")["systems"]["memweave"]["overall"]
+    run_bench(tmp_path, "concurrency", "--quick", "--systems", "mnemoweave")
+    overall = figures(tmp_path, "concurrency-quick")["systems"]["mnemoweave"]["overall"]
     assert overall == {"errors": 0, "lost": 0}
 
 
 @pytest.mark.slow
 def test_llm_judged_qa_harness_against_the_scripted_server(tmp_path: Path) -> None:
-    from memweave.testing import RecordedRequest, ScriptedOpenAIServer
+    from mnemoweave.testing import RecordedRequest, ScriptedOpenAIServer
 
     data = tiny_locomo(tmp_path / "tiny.json")
     gold = {"What is the name of Ana's cat?": "Pixel"}
@@ -193,7 +193,7 @@ def test_llm_judged_qa_harness_against_the_scripted_server(tmp_path: Path) -> No
             "--model",
             "scripted-model",
         )
-    result = figures(tmp_path, "llm_qa")["systems"]["memweave"]
+    result = figures(tmp_path, "llm_qa")["systems"]["mnemoweave"]
     assert result["overall"]["n"] == 4
     assert result["by_category"]["single-hop"]["j_score"] == 1.0
     assert result["overall"]["j_score"] == pytest.approx(0.25)
@@ -205,7 +205,7 @@ def test_embed_quick(tmp_path: Path) -> None:
     out = run_bench(
         tmp_path, "embed", "--quick", "--no-reference", "--data", str(data), "--turns", "8"
     )
-    assert "| memweave (numpy) | 1 |" in out
-    row = figures(tmp_path, "embed-quick")["systems"]["memweave (1 threads)"]["overall"]
+    assert "| mnemoweave (numpy) | 1 |" in out
+    row = figures(tmp_path, "embed-quick")["systems"]["mnemoweave (1 threads)"]["overall"]
     assert row["sentences_per_s"] > 0
     assert row["load_s"] > 0

@@ -19,7 +19,7 @@ def test_second_conversation_recalls_the_first(
     second = next(line for line in lines if line.startswith(f"{label} 2:"))
     assert first == f"{label} 1: Nice to meet you!"
     assert second == f"{label} 2: I remember: Hi! My dog is called Rex and he loves frisbees."
-    assert f"data kept in {tmp_path / 'memweave'}" in lines
+    assert f"data kept in {tmp_path / 'mnemoweave'}" in lines
     # Nothing in $HOME but the frameworks' own XDG caches (AG2 imports matplotlib, which
     # caches its font list there).
     assert {p.name for p in (tmp_path / "home").iterdir()} <= {".cache", ".config"}

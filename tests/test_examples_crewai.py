@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("memweave_crewai", reason="memweave-crewai is not installed")
+pytest.importorskip("mnemoweave_crewai", reason="mnemoweave-crewai is not installed")
 
 
 def test_second_crew_recalls_the_first_crews_fact_offline(
@@ -20,9 +20,9 @@ def test_second_crew_recalls_the_first_crews_fact_offline(
         "CREWAI_TRACING_ENABLED": None,
     }
     out = run_example("crewai_crew.py", env=unset)
-    assert (tmp_path / "memweave" / "crewai-example" / "memweave.db").is_file()
+    assert (tmp_path / "mnemoweave" / "crewai-example" / "mnemoweave.db").is_file()
     assert "crew 1 answer: The user told me their favourite colour is teal." in out
-    assert "memweave now knows: ['Favourite colour is teal']" in out
-    block = out[out.index("<memweave-memories>") : out.index("</memweave-memories>")]
+    assert "mnemoweave now knows: ['Favourite colour is teal']" in out
+    block = out[out.index("<mnemoweave-memories>") : out.index("</mnemoweave-memories>")]
     assert '"Favourite colour is teal"' in block
     assert "crew 2 answer: Use a theme built on what I remember: Favourite colour is teal." in out

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-pytest.importorskip("memweave_langchain", reason="memweave-langchain is not installed")
-pytest.importorskip("langchain.agents", reason="memweave-langchain[agents] is not installed")
+pytest.importorskip("mnemoweave_langchain", reason="mnemoweave-langchain is not installed")
+pytest.importorskip("langchain.agents", reason="mnemoweave-langchain[agents] is not installed")
 
 
 def test_agent_tools_example_saves_then_recalls_in_a_new_session(
@@ -17,7 +17,7 @@ def test_agent_tools_example_saves_then_recalls_in_a_new_session(
     first, second = out.split("session 2", 1)
     assert "ai calls save_memory({'content': 'Alex is vegetarian'})" in first
     assert 'Saved: "Alex lives in Porto"' in first
-    block = second[second.index("<memweave-memories>") : second.index("</memweave-memories>")]
+    block = second[second.index("<mnemoweave-memories>") : second.index("</mnemoweave-memories>")]
     assert '"Alex is vegetarian"' in block
     assert '"Alex lives in Porto"' in block
 
@@ -26,7 +26,7 @@ def test_graph_store_example_reads_an_earlier_run(run_example: Callable[..., str
     out = run_example("langchain_graph_store.py")
     assert "run 2 (alex): Alex's flight to Oslo leaves Friday at 07:40" in out
     assert "run 2 (sam): []" in out
-    assert "plain memweave search for alex: Alex prefers aisle seats" in out
+    assert "plain mnemoweave search for alex: Alex prefers aisle seats" in out
     assert "namespaces: [('users', 'alex', 'notes')]" in out
 
 

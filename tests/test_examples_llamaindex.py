@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
-pytest.importorskip("memweave_llamaindex", reason="memweave-llamaindex is not installed")
+pytest.importorskip("mnemoweave_llamaindex", reason="mnemoweave-llamaindex is not installed")
 
 
 def test_chat_engine_example_resumes_and_recalls(run_example: Callable[..., str]) -> None:
     out = run_example("llamaindex_chat_engine.py")
     assert "resumed history: 2 messages" in out
-    block = out[out.index("<memweave-memories>") : out.index("</memweave-memories>")]
+    block = out[out.index("<mnemoweave-memories>") : out.index("</mnemoweave-memories>")]
     assert "allergic to peanuts" in block
     assert "user: Can you suggest a snack for me?" in out
 
@@ -21,7 +21,7 @@ def test_condense_plus_context_example_combines_recall_and_documents(
     run_example: Callable[..., str],
 ) -> None:
     out = run_example("llamaindex_condense_plus_context.py")
-    assert "memweave recalled: ['Note for later: I am allergic to peanuts.']" in out
+    assert "mnemoweave recalled: ['Note for later: I am allergic to peanuts.']" in out
     assert "menu context in prompt: True" in out
     assert "today's turn remembered: True" in out
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from memweave import Memory
+from mnemoweave import Memory
 
 
 @pytest.fixture(autouse=True)
 def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing a test runs may write under the real home directory."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MEMWEAVE_HOME", str(tmp_path / "memweave-home"))
+    monkeypatch.setenv("MNEMOWEAVE_HOME", str(tmp_path / "mnemoweave-home"))
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from autogen import ConversableAgent
 
-import memweave_adapters.ag2 as ag2_adapter
-from memweave import AsyncMemory, Memory
-from memweave.errors import ValidationError
-from memweave_adapters import OPEN_TAG, MemoryBinding, unquote_block
-from memweave_adapters.ag2 import MemweaveCapability
-from memweave_adapters.contract import AdapterContractTests
+import mnemoweave_adapters.ag2 as ag2_adapter
+from mnemoweave import AsyncMemory, Memory
+from mnemoweave.errors import ValidationError
+from mnemoweave_adapters import OPEN_TAG, MemoryBinding, unquote_block
+from mnemoweave_adapters.ag2 import MnemoweaveCapability
+from mnemoweave_adapters.contract import AdapterContractTests
 
 LLM_CONFIG = {
     "config_list": [{"model": "fake", "model_client_cls": "FakeModelClient", "api_key": "x"}],
@@ -80,13 +80,13 @@ class Harness:
     recalls, so asking never adds memories that a later question would then recall.
     """
 
-    def __init__(self, capability: MemweaveCapability) -> None:
+    def __init__(self, capability: MnemoweaveCapability) -> None:
         self.capability = capability
         self.calls: list[list[dict[str, Any]]] = []
         self.agent = assistant(self.calls)
         capability.add_to_agent(self.agent)
         self.reader = assistant(self.calls, name="reader")
-        MemweaveCapability(capability.binding, remember_roles=()).add_to_agent(self.reader)
+        MnemoweaveCapability(capability.binding, remember_roles=()).add_to_agent(self.reader)
         self.user = user_proxy()
 
     def chat(self, message: Any) -> Any:
@@ -121,7 +121,7 @@ class TestAg2Capability(AdapterContractTests):
     entry_point = "ag2"
 
     def make_adapter(self, memory: Memory, *, user_id: str) -> Harness:
-        return Harness(MemweaveCapability(memory, user_id=user_id))
+        return Harness(MnemoweaveCapability(memory, user_id=user_id))
 
     def make_input(self, text: str) -> Any:
         return {"content": text}
@@ -147,14 +147,14 @@ class TestAg2CapabilityForeground(TestAg2Capability):
 
     def make_adapter(self, memory: Memory, *, user_id: str) -> Harness:
         binding = MemoryBinding(AsyncMemory.wrap(memory), user_id=user_id)
-        return Harness(MemweaveCapability(binding, background=False))
+        return Harness(MnemoweaveCapability(binding, background=False))
 
 
 # -- end to end ---------------------------------------------------------------------------------
 def test_fact_told_in_chat_one_reaches_the_prompt_of_chat_two(tmp_path: Path) -> None:
     path = tmp_path / "ag2-store"
 
-    first = MemweaveCapability(path, user_id="alex", embedder="hash")
+    first = MnemoweaveCapability(path, user_id="alex", embedder="hash")
     calls_one: list[list[dict[str, Any]]] = []
     agent_one = assistant(calls_one)
     first.add_to_agent(agent_one)
@@ -165,7 +165,7 @@ def test_fact_told_in_chat_one_reaches_the_prompt_of_chat_two(tmp_path: Path) ->
     assert blocks_in(calls_one[0]) == []
     first.close()
 
-    second = MemweaveCapability(path, user_id="alex", embedder="hash")
+    second = MnemoweaveCapability(path, user_id="alex", embedder="hash")
     calls_two: list[list[dict[str, Any]]] = []
     agent_two = assistant(calls_two)
     second.add_to_agent(agent_two)
@@ -196,7 +196,7 @@ def test_fact_told_in_chat_one_reaches_the_prompt_of_chat_two(tmp_path: Path) ->
 def test_an_empty_store_leaves_the_prompt_untouched(store: Memory) -> None:
     plain_calls: list[list[dict[str, Any]]] = []
     user_proxy().initiate_chat(assistant(plain_calls), message="Hi!", max_turns=2, silent=True)
-    harness = Harness(MemweaveCapability(store, user_id="alex", remember_roles=()))
+    harness = Harness(MnemoweaveCapability(store, user_id="alex", remember_roles=()))
     harness.user.initiate_chat(harness.agent, message="Hi!", max_turns=2, silent=True)
     assert harness.calls == plain_calls
     assert store.count(user_id="alex") == 0
@@ -204,7 +204,7 @@ def test_an_empty_store_leaves_the_prompt_untouched(store: Memory) -> None:
 
 def test_capability_on_an_agent_without_a_model(store: Memory) -> None:
     """A model-less agent (a user proxy) keeps replying and its exchanges are remembered."""
-    capability = MemweaveCapability(store, user_id="alex", background=False)
+    capability = MnemoweaveCapability(store, user_id="alex", background=False)
     proxy = ConversableAgent(
         "proxy",
         llm_config=False,
@@ -226,7 +226,7 @@ def test_capability_on_an_agent_without_a_model(store: Memory) -> None:
 
 
 def test_each_reply_remembers_only_the_new_exchange(store: Memory) -> None:
-    capability = MemweaveCapability(store, user_id="alex", background=False)
+    capability = MnemoweaveCapability(store, user_id="alex", background=False)
     agent = assistant([])
     capability.add_to_agent(agent)
     proxy = user_proxy()
@@ -242,12 +242,12 @@ def test_each_reply_remembers_only_the_new_exchange(store: Memory) -> None:
 
 
 def test_remember_roles_and_recall_switches(store: Memory) -> None:
-    only_user = Harness(MemweaveCapability(store, user_id="alex", remember_roles=["user"]))
+    only_user = Harness(MnemoweaveCapability(store, user_id="alex", remember_roles=["user"]))
     only_user.chat("I collect vinyl records")
     only_user.capability.flush()
     assert [m.memory for m in store.get_all(user_id="alex").results] == ["I collect vinyl records"]
 
-    no_recall = MemweaveCapability(store, user_id="alex", recall=False, remember_roles=())
+    no_recall = MnemoweaveCapability(store, user_id="alex", recall=False, remember_roles=())
     harness = Harness(no_recall)
     harness.chat("Do I collect vinyl records?")
     assert harness.last_block() == ""
@@ -255,14 +255,14 @@ def test_remember_roles_and_recall_switches(store: Memory) -> None:
     assert store.count(user_id="alex") == 1
 
     with pytest.raises(ValidationError, match="remember_roles"):
-        MemweaveCapability(store, user_id="alex", remember_roles=["narrator"])
+        MnemoweaveCapability(store, user_id="alex", remember_roles=["narrator"])
 
 
 def test_users_never_see_each_other(store: Memory) -> None:
-    alex = Harness(MemweaveCapability(store, user_id="alex"))
+    alex = Harness(MnemoweaveCapability(store, user_id="alex"))
     alex.chat("My locker code is 4812")
     alex.capability.flush()
-    sam = Harness(MemweaveCapability(store, user_id="sam"))
+    sam = Harness(MnemoweaveCapability(store, user_id="sam"))
     sam.chat("What is my locker code 4812?")
     assert sam.last_block() == ""
     sam.capability.flush()
@@ -272,7 +272,7 @@ def test_users_never_see_each_other(store: Memory) -> None:
 def test_block_goes_before_the_last_user_message_even_in_a_tool_exchange(store: Memory) -> None:
     store.add("The user's city is Lisbon", user_id="alex", infer=False)
     agent = assistant([])
-    MemweaveCapability(store, user_id="alex").add_to_agent(agent)
+    MnemoweaveCapability(store, user_id="alex").add_to_agent(agent)
     call = {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}
     messages: list[dict[str, Any]] = [
         {"role": "user", "content": "Weather in my city Lisbon?", "name": "alex"},
@@ -291,7 +291,7 @@ def test_block_goes_before_the_last_user_message_even_in_a_tool_exchange(store: 
 
 
 def test_attaching_is_checked(store: Memory, tmp_path: Path) -> None:
-    capability = MemweaveCapability(store, user_id="alex")
+    capability = MnemoweaveCapability(store, user_id="alex")
     agent = assistant([])
     capability.add_to_agent(agent)
     with pytest.raises(ValidationError, match="already on agent"):
@@ -302,14 +302,14 @@ def test_attaching_is_checked(store: Memory, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="ConversableAgent"):
         capability.add_to_agent(object())  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="token_budget"):
-        MemweaveCapability(store, user_id="alex", token_budget=-1)
+        MnemoweaveCapability(store, user_id="alex", token_budget=-1)
     with pytest.raises(ValidationError, match="at least one"):
-        MemweaveCapability(tmp_path / "nope")
+        MnemoweaveCapability(tmp_path / "nope")
 
 
 def test_async_chat_recalls_and_remembers(store: Memory) -> None:
     store.add("I am allergic to peanuts", user_id="alex", infer=False)
-    harness = Harness(MemweaveCapability(store, user_id="alex"))
+    harness = Harness(MnemoweaveCapability(store, user_id="alex"))
     asyncio.run(harness.achat("Am I allergic to peanuts?"))
     assert unquote_block(harness.last_block()) == ["I am allergic to peanuts"]
     harness.capability.flush()
@@ -318,4 +318,4 @@ def test_async_chat_recalls_and_remembers(store: Memory) -> None:
 
 def test_public_api_is_pinned() -> None:
     assert ag2_adapter.__all__ == sorted(ag2_adapter.__all__)
-    assert ag2_adapter.__all__ == ["MemweaveCapability"]
+    assert ag2_adapter.__all__ == ["MnemoweaveCapability"]

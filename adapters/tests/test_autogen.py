@@ -33,13 +33,13 @@ from autogen_core.models import (
     UserMessage,
 )
 
-import memweave_adapters.autogen as autogen_adapter
-from memweave import AsyncMemory, Memory
-from memweave.errors import ConfigurationError, ValidationError
-from memweave.testing import HashEmbedder
-from memweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block
-from memweave_adapters.autogen import MemweaveMemory
-from memweave_adapters.contract import AdapterContractTests
+import mnemoweave_adapters.autogen as autogen_adapter
+from mnemoweave import AsyncMemory, Memory
+from mnemoweave.errors import ConfigurationError, ValidationError
+from mnemoweave.testing import HashEmbedder
+from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block
+from mnemoweave_adapters.autogen import MnemoweaveMemory
+from mnemoweave_adapters.contract import AdapterContractTests
 
 
 class RecordingClient(ChatCompletionClient):
@@ -93,7 +93,7 @@ class RecordingClient(ChatCompletionClient):
 
 
 def blocks_in(messages: Sequence[LLMMessage]) -> list[str]:
-    """The memweave blocks among a prompt's system messages."""
+    """The mnemoweave blocks among a prompt's system messages."""
     return [
         m.content
         for m in messages
@@ -101,7 +101,7 @@ def blocks_in(messages: Sequence[LLMMessage]) -> list[str]:
     ]
 
 
-async def recall_via_context(memory: MemweaveMemory, query: str) -> str:
+async def recall_via_context(memory: MnemoweaveMemory, query: str) -> str:
     """Run ``update_context`` on a real model context; return the injected block (or "")."""
     context = UnboundedChatCompletionContext()
     await context.add_message(UserMessage(content=query, source="user"))
@@ -117,41 +117,41 @@ class TestAgentChatMemoryAdd(AdapterContractTests):
     supports_delete = True
     entry_point = "autogen"
 
-    def make_adapter(self, memory: Memory, *, user_id: str) -> MemweaveMemory:
-        return MemweaveMemory(memory, user_id=user_id)
+    def make_adapter(self, memory: Memory, *, user_id: str) -> MnemoweaveMemory:
+        return MnemoweaveMemory(memory, user_id=user_id)
 
     def make_input(self, text: str) -> Any:
         return MemoryContent(content=text, mime_type=MemoryMimeType.TEXT, metadata={"k": "v"})
 
-    def remember(self, adapter: MemweaveMemory, payload: Any) -> None:
+    def remember(self, adapter: MnemoweaveMemory, payload: Any) -> None:
         asyncio.run(adapter.add(payload))
 
-    def recall(self, adapter: MemweaveMemory, query: str) -> str:
+    def recall(self, adapter: MnemoweaveMemory, query: str) -> str:
         return asyncio.run(recall_via_context(adapter, query))
 
-    async def aremember(self, adapter: MemweaveMemory, payload: Any) -> None:
+    async def aremember(self, adapter: MnemoweaveMemory, payload: Any) -> None:
         await adapter.add(payload)
 
-    async def arecall(self, adapter: MemweaveMemory, query: str) -> str:
+    async def arecall(self, adapter: MnemoweaveMemory, query: str) -> str:
         return await recall_via_context(adapter, query)
 
-    def forget_all(self, adapter: MemweaveMemory) -> None:
+    def forget_all(self, adapter: MnemoweaveMemory) -> None:
         asyncio.run(adapter.clear())
 
 
 class TestAgentChatRememberMessages(TestAgentChatMemoryAdd):
     """Remember a run's messages (``remember_messages``) in the background, then flush."""
 
-    def make_adapter(self, memory: Memory, *, user_id: str) -> MemweaveMemory:
-        return MemweaveMemory(AsyncMemory.wrap(memory), user_id=user_id, background=True)
+    def make_adapter(self, memory: Memory, *, user_id: str) -> MnemoweaveMemory:
+        return MnemoweaveMemory(AsyncMemory.wrap(memory), user_id=user_id, background=True)
 
     def make_input(self, text: str) -> Any:
         return [TextMessage(content=text, source="user")]
 
-    def remember(self, adapter: MemweaveMemory, payload: Any) -> None:
+    def remember(self, adapter: MnemoweaveMemory, payload: Any) -> None:
         asyncio.run(adapter.remember_messages(payload))
 
-    async def aremember(self, adapter: MemweaveMemory, payload: Any) -> None:
+    async def aremember(self, adapter: MnemoweaveMemory, payload: Any) -> None:
         await adapter.remember_messages(payload)
 
 
@@ -160,7 +160,7 @@ def test_fact_from_first_run_reaches_the_prompt_of_the_second(tmp_path: Path) ->
     path = tmp_path / "agent-store"
 
     async def run(question: str) -> tuple[Any, RecordingClient]:
-        memory = MemweaveMemory(path, user_id="alex", embedder="hash")
+        memory = MnemoweaveMemory(path, user_id="alex", embedder="hash")
         client = RecordingClient()
         agent = AssistantAgent("assistant", model_client=client, memory=[memory])
         result = await agent.run(task=question)
@@ -188,7 +188,7 @@ def test_each_turn_keeps_only_the_freshest_block(store: Memory) -> None:
     store.add("I live in Lisbon", user_id="alex", infer=False)
     store.add("My sister is called Ana", user_id="alex", infer=False)
     client = RecordingClient()
-    memory = MemweaveMemory(store, user_id="alex")
+    memory = MnemoweaveMemory(store, user_id="alex")
     agent = AssistantAgent("assistant", model_client=client, memory=[memory])
 
     async def chat() -> None:
@@ -206,7 +206,7 @@ def test_each_turn_keeps_only_the_freshest_block(store: Memory) -> None:
 
 def test_nothing_remembered_means_an_untouched_prompt(store: Memory) -> None:
     plain, with_memory = RecordingClient(), RecordingClient()
-    memory = MemweaveMemory(store, user_id="alex")
+    memory = MnemoweaveMemory(store, user_id="alex")
 
     async def chat() -> Any:
         await AssistantAgent("assistant", model_client=plain).run(task="Hello there")
@@ -220,7 +220,7 @@ def test_nothing_remembered_means_an_untouched_prompt(store: Memory) -> None:
 
 def test_agents_of_different_users_never_see_each_other(store: Memory) -> None:
     async def chat(user: str, task: str) -> RecordingClient:
-        memory = MemweaveMemory(store, user_id=user)
+        memory = MnemoweaveMemory(store, user_id=user)
         client = RecordingClient()
         result = await AssistantAgent("a", model_client=client, memory=[memory]).run(task=task)
         await memory.remember_messages(result, roles=["user"])
@@ -236,7 +236,7 @@ def test_agents_of_different_users_never_see_each_other(store: Memory) -> None:
 
 def test_buffered_context_keeps_one_block(store: Memory) -> None:
     store.add("I like green tea", user_id="alex", infer=False)
-    memory = MemweaveMemory(store, user_id="alex")
+    memory = MnemoweaveMemory(store, user_id="alex")
     context = BufferedChatCompletionContext(buffer_size=10)
 
     async def turns() -> list[LLMMessage]:
@@ -259,7 +259,7 @@ def test_buffered_context_keeps_one_block(store: Memory) -> None:
 def test_query_returns_memory_contents_with_ids_and_scores(store: Memory) -> None:
     store.add("I play the cello", user_id="alex", infer=False, metadata={"topic": "music"})
     store.add("I play padel on Sundays", user_id="alex", infer=False, metadata={"topic": "sport"})
-    memory = MemweaveMemory(store, user_id="alex")
+    memory = MnemoweaveMemory(store, user_id="alex")
 
     found = asyncio.run(memory.query("what do I play"))
     assert {c.content for c in found.results} == {"I play the cello", "I play padel on Sundays"}
@@ -280,8 +280,8 @@ def test_query_returns_memory_contents_with_ids_and_scores(store: Memory) -> Non
         asyncio.run(memory.query(MemoryContent(content={"a": 1}, mime_type="application/json")))
 
 
-def test_add_maps_memory_content_onto_memweave_add(store: Memory) -> None:
-    memory = MemweaveMemory(store, user_id="alex", metadata={"app": "demo"})
+def test_add_maps_memory_content_onto_mnemoweave_add(store: Memory) -> None:
+    memory = MnemoweaveMemory(store, user_id="alex", metadata={"app": "demo"})
 
     async def add_all() -> None:
         await memory.add(
@@ -320,7 +320,7 @@ def test_add_maps_memory_content_onto_memweave_add(store: Memory) -> None:
 
 
 def test_remember_messages_keeps_conversation_text_only(store: Memory) -> None:
-    memory = MemweaveMemory(store, user_id="alex", user_sources=["alex_proxy"])
+    memory = MnemoweaveMemory(store, user_id="alex", user_sources=["alex_proxy"])
     call = FunctionCall(id="1", name="lookup", arguments="{}")
     messages: list[Any] = [
         TextMessage(content="I am training for a marathon", source="alex_proxy"),
@@ -349,7 +349,7 @@ def test_remember_messages_keeps_conversation_text_only(store: Memory) -> None:
 
 def test_clear_erases_only_this_scope(store: Memory) -> None:
     store.add("Sam likes jazz", user_id="sam", infer=False)
-    memory = MemweaveMemory(store, user_id="alex")
+    memory = MnemoweaveMemory(store, user_id="alex")
     asyncio.run(memory.add("Alex likes techno"))
     asyncio.run(memory.clear())
     assert store.count(user_id="alex") == 0
@@ -357,13 +357,13 @@ def test_clear_erases_only_this_scope(store: Memory) -> None:
 
 
 def test_close_closes_only_a_store_it_opened(tmp_path: Path, store: Memory) -> None:
-    borrowed = MemweaveMemory(store, user_id="alex")
+    borrowed = MnemoweaveMemory(store, user_id="alex")
     asyncio.run(borrowed.close())
     assert store.count(user_id="alex") == 0  # still open
     with pytest.raises(ValidationError, match="closed"):
         asyncio.run(borrowed.query("anything"))
 
-    owned = MemweaveMemory(tmp_path / "own", user_id="alex", embedder="hash", background=True)
+    owned = MnemoweaveMemory(tmp_path / "own", user_id="alex", embedder="hash", background=True)
     asyncio.run(owned.add("Owns a red bike"))
     asyncio.run(owned.close())
     asyncio.run(owned.close())  # idempotent
@@ -373,27 +373,27 @@ def test_close_closes_only_a_store_it_opened(tmp_path: Path, store: Memory) -> N
 
 def test_constructor_rejects_bad_arguments(store: Memory, tmp_path: Path) -> None:
     binding = MemoryBinding(store, user_id="alex")
-    assert MemweaveMemory(binding).binding is binding
+    assert MnemoweaveMemory(binding).binding is binding
     with pytest.raises(ValidationError, match="MemoryBinding"):
-        MemweaveMemory(binding, user_id="sam")
+        MnemoweaveMemory(binding, user_id="sam")
     with pytest.raises(ValidationError, match="only apply when"):
-        MemweaveMemory(store, user_id="alex", embedder="hash")
+        MnemoweaveMemory(store, user_id="alex", embedder="hash")
     with pytest.raises(ValidationError, match="at least one"):
-        MemweaveMemory(tmp_path / "never-created")
+        MnemoweaveMemory(tmp_path / "never-created")
     assert not (tmp_path / "never-created").exists()
     with pytest.raises(ValidationError, match="store must be"):
-        MemweaveMemory(42, user_id="alex")  # type: ignore[arg-type]
+        MnemoweaveMemory(42, user_id="alex")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="token_budget"):
-        MemweaveMemory(store, user_id="alex", token_budget=0)
+        MnemoweaveMemory(store, user_id="alex", token_budget=0)
     with pytest.raises(ValidationError, match="user_sources"):
-        MemweaveMemory(store, user_id="alex", user_sources=[])
+        MnemoweaveMemory(store, user_id="alex", user_sources=[])
 
 
 # -- component config --------------------------------------------------------------------------
 def test_component_config_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "component-store"
     llm = {"model": "m", "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-secret"}
-    original = MemweaveMemory(
+    original = MnemoweaveMemory(
         path,
         user_id="alex",
         agent_id="planner",
@@ -411,11 +411,11 @@ def test_component_config_round_trips(tmp_path: Path) -> None:
     dumped = original.dump_component()
     text = dumped.model_dump_json()
     assert "sk-secret" not in text
-    assert dumped.provider == "memweave_adapters.autogen.MemweaveMemory"
+    assert dumped.provider == "mnemoweave_adapters.autogen.MnemoweaveMemory"
     asyncio.run(original.close())
 
     loaded = AgentChatMemory.load_component(json.loads(text))
-    assert isinstance(loaded, MemweaveMemory)
+    assert isinstance(loaded, MnemoweaveMemory)
     config = loaded.dump_component().config
     assert config == dumped.config
     assert config["llm"] == {"model": "m", "base_url": "http://127.0.0.1:9/v1"}
@@ -430,14 +430,14 @@ def test_component_config_round_trips(tmp_path: Path) -> None:
 
 def test_dump_refuses_an_embedder_object(tmp_path: Path) -> None:
     with Memory(tmp_path / "obj", embedder=HashEmbedder()) as store:
-        memory = MemweaveMemory(store, user_id="alex")
+        memory = MnemoweaveMemory(store, user_id="alex")
         with pytest.raises(ConfigurationError, match="embedder object"):
             memory.dump_component()
 
 
 def test_public_api_is_pinned() -> None:
     assert autogen_adapter.__all__ == sorted(autogen_adapter.__all__)
-    assert autogen_adapter.__all__ == ["MemweaveMemory", "MemweaveMemoryConfig"]
+    assert autogen_adapter.__all__ == ["MnemoweaveMemory", "MnemoweaveMemoryConfig"]
 
 
 def test_kit_imports_and_discovers_without_autogen(tmp_path: Path) -> None:
@@ -446,13 +446,13 @@ def test_kit_imports_and_discovers_without_autogen(tmp_path: Path) -> None:
         "import sys\n"
         "for name in ('autogen', 'autogen_core', 'autogen_agentchat'):\n"
         "    sys.modules[name] = None\n"
-        "import memweave_adapters\n"
-        "infos = {i.name: i for i in memweave_adapters.discover(load=True)}\n"
+        "import mnemoweave_adapters\n"
+        "infos = {i.name: i for i in mnemoweave_adapters.discover(load=True)}\n"
         "print(infos['autogen'].error)\n"
         "print(infos['ag2'].error)\n"
         "print(infos['reference'].loaded)\n"
     )
-    env = {**os.environ, "HOME": str(tmp_path), "MEMWEAVE_HOME": str(tmp_path)}
+    env = {**os.environ, "HOME": str(tmp_path), "MNEMOWEAVE_HOME": str(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     ).stdout.splitlines()

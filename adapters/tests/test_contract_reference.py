@@ -6,10 +6,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from memweave import Memory
-from memweave_adapters import MemoryBinding
-from memweave_adapters.contract import AdapterContractTests
-from memweave_adapters.reference import ReferenceAdapter
+from mnemoweave import Memory
+from mnemoweave_adapters import MemoryBinding
+from mnemoweave_adapters.contract import AdapterContractTests
+from mnemoweave_adapters.reference import ReferenceAdapter
 
 
 class TestReferenceAdapter(AdapterContractTests):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import memweave_adapters
-from memweave import AsyncMemory, Memory, MemoryItem, NotFoundError, ValidationError
-from memweave_adapters import (
+import mnemoweave_adapters
+from mnemoweave import AsyncMemory, Memory, MemoryItem, NotFoundError, ValidationError
+from mnemoweave_adapters import (
     CLOSE_TAG,
     OPEN_TAG,
     MemoryBinding,
@@ -32,9 +32,9 @@ def memory(tmp_path: Path) -> Iterator[Memory]:
 
 
 def test_public_api_is_sorted_and_importable() -> None:
-    assert memweave_adapters.__all__ == sorted(memweave_adapters.__all__)
-    for name in memweave_adapters.__all__:
-        assert hasattr(memweave_adapters, name)
+    assert mnemoweave_adapters.__all__ == sorted(mnemoweave_adapters.__all__)
+    for name in mnemoweave_adapters.__all__:
+        assert hasattr(mnemoweave_adapters, name)
 
 
 def test_binding_scopes_every_call(memory: Memory) -> None:
@@ -124,10 +124,10 @@ def test_message_helpers() -> None:
 
 def test_discover_reports_a_broken_adapter_without_failing(monkeypatch: pytest.MonkeyPatch) -> None:
     good = EntryPoint(
-        "reference", "memweave_adapters.reference:ReferenceAdapter", "memweave.adapters"
+        "reference", "mnemoweave_adapters.reference:ReferenceAdapter", "mnemoweave.adapters"
     )
-    broken = EntryPoint("broken", "memweave_nonexistent_module:Thing", "memweave.adapters")
-    monkeypatch.setattr("memweave_adapters._discovery.entry_points", lambda group: [broken, good])
+    broken = EntryPoint("broken", "mnemoweave_nonexistent_module:Thing", "mnemoweave.adapters")
+    monkeypatch.setattr("mnemoweave_adapters._discovery.entry_points", lambda group: [broken, good])
     listed = discover()
     assert [a.name for a in listed] == ["broken", "reference"]
     assert not any(a.loaded for a in listed)
@@ -158,7 +158,7 @@ def test_run_sync_works_inside_and_outside_a_loop() -> None:
 
 
 def test_roles_from_message_type_names() -> None:
-    from memweave_adapters import normalize_role
+    from mnemoweave_adapters import normalize_role
 
     assert normalize_role("AssistantMessage") == "assistant"
     assert normalize_role("HumanMessage") == "user"
@@ -193,7 +193,7 @@ def test_binding_skips_blank_and_windows_system_only_turns(memory: Memory) -> No
 
 
 def test_render_with_ids_round_trips() -> None:
-    from memweave_adapters import unquote_block_ids
+    from mnemoweave_adapters import unquote_block_ids
 
     block = render_memories([item("Likes tea", 0.9), item('Says "hi" <b>', 0.4)], with_ids=True)
     assert unquote_block_ids(block) == [
@@ -204,7 +204,7 @@ def test_render_with_ids_round_trips() -> None:
 
 
 def test_fit_memories_matches_what_render_shows(memory: Memory) -> None:
-    from memweave_adapters import fit_memories
+    from mnemoweave_adapters import fit_memories
 
     many = [item(f"fact number {i} " + "word " * 20, 1.0 - i / 100) for i in range(30)]
     kept = fit_memories(many, token_budget=250)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from memweave import Memory
+from mnemoweave import Memory
 
 
 @pytest.fixture

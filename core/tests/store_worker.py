@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from memweave import Memory
+from mnemoweave import Memory
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""The embedding facade memweave calls: batching, validation, the query cache, the registry."""
+"""The embedding facade mnemoweave calls: batching, validation, the query cache, the registry."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pytest
 
-import memweave.embed as mwe
-from memweave.embed import (
+import mnemoweave.embed as mwe
+from mnemoweave.embed import (
     HashEmbedder,
     aembed_query,
     aembed_texts,
@@ -18,8 +18,8 @@ from memweave.embed import (
     embed_texts,
     get_embedder,
 )
-from memweave.embed._cache import QueryCache
-from memweave.errors import (
+from mnemoweave.embed._cache import QueryCache
+from mnemoweave.errors import (
     ConfigurationError,
     DimensionMismatchError,
     EmbeddingError,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memweave.embed._gelu import erf, gelu, gelu_
+from mnemoweave.embed._gelu import erf, gelu, gelu_
 
 ERF_TOLERANCE = 1.5e-7  # the issue asks for ~1e-7; Abramowitz-Stegun 7.1.26 would not pass
 

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from memweave.embed import LocalEmbedder, embed_texts, get_embedder
-from memweave.embed import _local as local_module
-from memweave.embed import _model_source as model_source
-from memweave.embed import _threads as threads_module
-from memweave.errors import (
+from mnemoweave.embed import LocalEmbedder, embed_texts, get_embedder
+from mnemoweave.embed import _local as local_module
+from mnemoweave.embed import _model_source as model_source
+from mnemoweave.embed import _threads as threads_module
+from mnemoweave.errors import (
     ConfigurationError,
     DimensionMismatchError,
     EmbeddingError,
@@ -55,7 +55,7 @@ def parity() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def parity_vectors(embedder: LocalEmbedder, parity: dict[str, Any]) -> np.ndarray:
-    """memweave's vectors for the fixture sentences, computed once for the module."""
+    """mnemoweave's vectors for the fixture sentences, computed once for the module."""
     return embedder.embed(parity["sentences"])
 
 
@@ -257,10 +257,10 @@ def test_no_model_anywhere_is_a_clear_error(
 
 def test_default_never_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With no local weights, the default embedder fails clearly instead of going online."""
-    from memweave.testing import NetworkGuard
+    from mnemoweave.testing import NetworkGuard
 
     monkeypatch.setattr(model_source, "package_model_dir", lambda: None)
-    monkeypatch.delenv("MEMWEAVE_ALLOW_DOWNLOAD", raising=False)
+    monkeypatch.delenv("MNEMOWEAVE_ALLOW_DOWNLOAD", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     calls: list[object] = []
     if importlib.util.find_spec("huggingface_hub") is not None:
@@ -272,7 +272,7 @@ def test_default_never_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             return str(tmp_path / "not-in-cache")
 
         monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
-    with NetworkGuard() as guard, pytest.raises(EmbeddingError, match="MEMWEAVE_ALLOW_DOWNLOAD"):
+    with NetworkGuard() as guard, pytest.raises(EmbeddingError, match="MNEMOWEAVE_ALLOW_DOWNLOAD"):
         get_embedder("local")
     assert guard.attempts == []
     assert calls == []
@@ -303,10 +303,10 @@ def test_importing_embed_loads_no_model_and_no_network_client() -> None:
         "import sys, socket\n"
         "def refuse(*a, **k): raise AssertionError('network touched at import')\n"
         "socket.socket.connect = refuse\n"
-        "import memweave.embed\n"
+        "import mnemoweave.embed\n"
         "heavy = [m for m in ('tokenizers', 'safetensors', 'openai', 'huggingface_hub', 'torch')"
         " if m in sys.modules]\n"
-        "print(heavy, sorted(memweave.embed._local._MODELS))\n"
+        "print(heavy, sorted(mnemoweave.embed._local._MODELS))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

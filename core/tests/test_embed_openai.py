@@ -11,15 +11,15 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-import memweave.embed as mwe
-from memweave.embed import OpenAIEmbedder, embed_query, embed_texts, get_embedder
-from memweave.errors import (
+import mnemoweave.embed as mwe
+from mnemoweave.embed import OpenAIEmbedder, embed_query, embed_texts, get_embedder
+from mnemoweave.errors import (
     ConfigurationError,
     DimensionMismatchError,
     EmbeddingError,
     ValidationError,
 )
-from memweave.testing import Fault, ScriptedOpenAIServer
+from mnemoweave.testing import Fault, ScriptedOpenAIServer
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from memweave import Memory
-from memweave.embed import embed_texts
+from mnemoweave import Memory
+from mnemoweave.embed import embed_texts
 
 SECRET = "quokkazebra7731"
 SECRET_TEXT = f"My locker code is {SECRET} and my bank is Wexfordia"
@@ -71,5 +71,5 @@ def test_single_delete_erases_vector_in_saved_index(tmp_path: Path) -> None:
 
 
 def _wal(path: Path) -> bytes:
-    wal = path / "memweave.db-wal"
+    wal = path / "mnemoweave.db-wal"
     return wal.read_bytes() if wal.exists() else b""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memweave import Memory, ValidationError
+from mnemoweave import Memory, ValidationError
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from memweave import Memory
+from mnemoweave import Memory
 
 USERS = ["ana", "bo", "cy", "dee"]
 AGENTS = [None, "planner", "coder"]

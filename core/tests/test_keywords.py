@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from memweave import Memory
-from memweave._keywords import bm25, query_terms, terms_blob, tokenize
+from mnemoweave import Memory
+from mnemoweave._keywords import bm25, query_terms, terms_blob, tokenize
 
 
 def test_tokenize_normalises_and_drops_stopwords() -> None:

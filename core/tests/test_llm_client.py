@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from memweave.errors import ConfigurationError, LLMError, ValidationError
-from memweave.llm import LOCAL_API_KEY, LLMClient, LLMConfig, LLMReply, is_local_url
-from memweave.testing import Fault, RecordedRequest, ScriptedOpenAIServer, count_tokens
+from mnemoweave.errors import ConfigurationError, LLMError, ValidationError
+from mnemoweave.llm import LOCAL_API_KEY, LLMClient, LLMConfig, LLMReply, is_local_url
+from mnemoweave.testing import Fault, RecordedRequest, ScriptedOpenAIServer, count_tokens
 
 MESSAGES = [
     {"role": "system", "content": "Extract facts as JSON."},

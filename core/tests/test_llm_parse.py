@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from memweave.llm import extract_json
-from memweave.testing import fenced, prose_wrapped, with_think
+from mnemoweave.llm import extract_json
+from mnemoweave.testing import fenced, prose_wrapped, with_think
 
 OPS = {"operations": [{"op": "ADD", "id": None, "text": "Likes {curly} and [square] brackets"}]}
 

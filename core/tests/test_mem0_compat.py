@@ -1,4 +1,4 @@
-"""Code written for mem0 (its README and docs examples) runs on memweave by changing the import."""
+"""Code written for mem0 (its README and docs examples) runs on mnemoweave by changing the import."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from memweave import ConfigurationError, Memory
+from mnemoweave import ConfigurationError, Memory
 
 
 def test_mem0_readme_style_code_runs_unchanged(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import memweave
-from memweave import Memory, NotFoundError, ValidationError
+import mnemoweave
+from mnemoweave import Memory, NotFoundError, ValidationError
 
 
 def test_add_string_dict_and_list_forms(mem: Memory) -> None:
@@ -52,7 +52,7 @@ def test_add_requires_a_scope_and_valid_messages(mem: Memory) -> None:
 
 
 def test_infer_true_without_llm_is_a_configuration_error(mem: Memory) -> None:
-    with pytest.raises(memweave.ConfigurationError, match="needs an LLM"):
+    with pytest.raises(mnemoweave.ConfigurationError, match="needs an LLM"):
         mem.add("I like tea", user_id="u", infer=True)
     # The default without an LLM stores verbatim.
     assert mem.add("I like tea", user_id="u").results[0].event == "ADD"
@@ -258,7 +258,7 @@ def test_message_window_keeps_recent_messages(store_dir: Path) -> None:
 def test_reopen_keeps_everything_and_context_manager_closes(store_dir: Path) -> None:
     with Memory(store_dir, embedder="hash") as mem:
         mid = mem.add("persistent fact about kayaks", user_id="u").results[0].id
-    with pytest.raises(memweave.StorageError, match="closed"):
+    with pytest.raises(mnemoweave.StorageError, match="closed"):
         mem.get(mid)
     with Memory(store_dir, embedder="hash") as again:
         assert again.get(mid).memory == "persistent fact about kayaks"
@@ -268,7 +268,7 @@ def test_reopen_keeps_everything_and_context_manager_closes(store_dir: Path) -> 
 def test_results_are_typed_and_dict_readable(mem: Memory) -> None:
     res = mem.add("I enjoy jazz", user_id="u", metadata={"genre": "music"})
     item = mem.search("jazz", user_id="u").results[0]
-    assert isinstance(item, memweave.MemoryItem)
+    assert isinstance(item, mnemoweave.MemoryItem)
     assert item["metadata"] == {"genre": "music"} == item.metadata
     assert "score" in item
     assert "agent_id" not in item
@@ -290,12 +290,12 @@ def test_inputs_are_not_mutated(mem: Memory) -> None:
     assert (repr(msgs), repr(meta)) == snapshot
 
 
-def test_default_memory_uses_memweave_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MEMWEAVE_HOME", str(tmp_path / "home"))
+def test_default_memory_uses_mnemoweave_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNEMOWEAVE_HOME", str(tmp_path / "home"))
     with Memory(embedder="hash") as mem:
         assert mem.path == tmp_path / "home"
         mem.add("hello", user_id="u")
-    assert (tmp_path / "home" / "memweave.db").exists()
+    assert (tmp_path / "home" / "mnemoweave.db").exists()
 
 
 def test_update_sets_and_clears_expiration(mem: Memory) -> None:

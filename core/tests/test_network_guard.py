@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from memweave.testing import NetworkGuard, ScriptedOpenAIServer
+from mnemoweave.testing import NetworkGuard, ScriptedOpenAIServer
 
 
 def test_guard_refuses_and_records_remote_traffic() -> None:
@@ -41,7 +41,7 @@ def test_no_network_runner_reports_attempts(tmp_path: Path) -> None:
         "except OSError:\n    print('refused')\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "memweave.testing.no_network", str(script)],
+        [sys.executable, "-m", "mnemoweave.testing.no_network", str(script)],
         capture_output=True,
         text=True,
         timeout=60,

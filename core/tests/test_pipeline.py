@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from memweave import (
+from mnemoweave import (
     AddHandle,
     AsyncMemory,
     ConfigurationError,
@@ -21,8 +21,8 @@ from memweave import (
     Memory,
     ValidationError,
 )
-from memweave.llm import prompts
-from memweave.testing import (
+from mnemoweave.llm import prompts
+from mnemoweave.testing import (
     Fault,
     RecordedRequest,
     ScriptedOpenAIServer,
@@ -155,7 +155,7 @@ def test_invented_and_out_of_range_ids_are_ignored_with_a_warning(
             ]
         }
     )
-    with caplog.at_level("WARNING", logger="memweave"):
+    with caplog.at_level("WARNING", logger="mnemoweave"):
         res = mem.add("I play chess every Sunday", user_id="u")
     assert [(e.event, e.id) for e in res.results] == [("UPDATE", chess.id)]
     assert "not shown" in caplog.text

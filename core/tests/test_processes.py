@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from memweave import Memory
+from mnemoweave import Memory
 
 WORKER = Path(__file__).with_name("store_worker.py")
 

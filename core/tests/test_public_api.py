@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import memweave
-from memweave import errors
+import mnemoweave
+from mnemoweave import errors
 
 EXPECTED = [
     "AddEvent",
@@ -22,7 +22,7 @@ EXPECTED = [
     "MemoryConfig",
     "MemoryItem",
     "MemoryList",
-    "MemweaveError",
+    "MnemoweaveError",
     "NotFoundError",
     "SchemaVersionError",
     "SearchResult",
@@ -34,16 +34,16 @@ EXPECTED = [
 
 
 def test_all_is_pinned_and_sorted() -> None:
-    assert memweave.__all__ == EXPECTED
-    assert sorted(memweave.__all__) == memweave.__all__
-    for name in memweave.__all__:
-        assert hasattr(memweave, name)
+    assert mnemoweave.__all__ == EXPECTED
+    assert sorted(mnemoweave.__all__) == mnemoweave.__all__
+    for name in mnemoweave.__all__:
+        assert hasattr(mnemoweave, name)
 
 
 def test_every_error_derives_from_the_base_and_is_drawn_in_the_docstring() -> None:
     for name in errors.__all__:
         cls = getattr(errors, name)
-        assert issubclass(cls, errors.MemweaveError)
+        assert issubclass(cls, errors.MnemoweaveError)
         assert name in (errors.__doc__ or "")
     assert issubclass(errors.ValidationError, ValueError)
     assert issubclass(errors.NotFoundError, LookupError)

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from memweave import ConfigurationError, DimensionMismatchError, Memory, SchemaVersionError
-from memweave._migrations import LATEST
-from memweave.embed import HashEmbedder
+from mnemoweave import ConfigurationError, DimensionMismatchError, Memory, SchemaVersionError
+from mnemoweave._migrations import LATEST
+from mnemoweave.embed import HashEmbedder
 
 
 def test_migrations_are_recorded(tmp_path: Path) -> None:
     Memory(tmp_path, embedder="hash").close()
-    with sqlite3.connect(tmp_path / "memweave.db") as conn:
+    with sqlite3.connect(tmp_path / "mnemoweave.db") as conn:
         rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
         assert rows[-1][0] == LATEST
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -22,12 +22,12 @@ def test_migrations_are_recorded(tmp_path: Path) -> None:
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     Memory(tmp_path, embedder="hash").close()
-    with sqlite3.connect(tmp_path / "memweave.db") as conn:
+    with sqlite3.connect(tmp_path / "mnemoweave.db") as conn:
         conn.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 0)",
             (LATEST + 1,),
         )
-    with pytest.raises(SchemaVersionError, match="upgrade memweave"):
+    with pytest.raises(SchemaVersionError, match="upgrade mnemoweave"):
         Memory(tmp_path, embedder="hash")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import openai
 import pytest
 
-from memweave.testing import (
+from mnemoweave.testing import (
     ChatReply,
     Fault,
     RecordedRequest,
@@ -26,7 +26,7 @@ from memweave.testing import (
     prose_wrapped,
     with_think,
 )
-from memweave.testing.pytest_plugin import scripted_openai_server
+from mnemoweave.testing.pytest_plugin import scripted_openai_server
 
 USER = [{"role": "user", "content": "I moved to Lisbon last year."}]
 

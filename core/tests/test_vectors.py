@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memweave import _vectors
+from mnemoweave import _vectors
 
 
 def test_vector_scores_agree_between_gather_and_faiss_paths() -> None:

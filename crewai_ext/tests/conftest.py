@@ -18,17 +18,17 @@ from typing import Any
 import pytest
 from pydantic import Field
 
-_HOME = Path(tempfile.mkdtemp(prefix="memweave-crewai-home-"))
+_HOME = Path(tempfile.mkdtemp(prefix="mnemoweave-crewai-home-"))
 _ENV = {
     "CREWAI_DISABLE_TELEMETRY": "true",
     "OTEL_SDK_DISABLED": "true",
     "CREWAI_TRACING_ENABLED": "false",
-    "CREWAI_STORAGE_DIR": "memweave-crewai-tests",
+    "CREWAI_STORAGE_DIR": "mnemoweave-crewai-tests",
     "HOME": str(_HOME),
     "XDG_DATA_HOME": str(_HOME / ".local" / "share"),
     "XDG_CONFIG_HOME": str(_HOME / ".config"),
     "XDG_CACHE_HOME": str(_HOME / ".cache"),
-    "MEMWEAVE_HOME": str(_HOME / "memweave"),
+    "MNEMOWEAVE_HOME": str(_HOME / "mnemoweave"),
     "HF_HUB_OFFLINE": "1",  # an embedder left on its default must never download weights
 }
 _SAVED = {key: os.environ.get(key) for key in [*_ENV, "OPENAI_API_KEY"]}
@@ -37,8 +37,8 @@ os.environ.pop("OPENAI_API_KEY", None)  # CrewAI's OpenAI defaults must never be
 
 from crewai.llms.base_llm import BaseLLM  # noqa: E402  (after the environment is set)
 
-from memweave import Memory  # noqa: E402
-from memweave.testing import NetworkGuard  # noqa: E402
+from mnemoweave import Memory  # noqa: E402
+from mnemoweave.testing import NetworkGuard  # noqa: E402
 
 FINAL = "Thought: I now know the final answer\nFinal Answer: {}"
 
@@ -97,7 +97,7 @@ def make_llm() -> Callable[..., RecordingLLM]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Memory]:
-    """A fresh memweave store on the deterministic test embedder, no LLM."""
+    """A fresh mnemoweave store on the deterministic test embedder, no LLM."""
     mem = Memory(tmp_path / "store", embedder="hash")
     yield mem
     mem.close()

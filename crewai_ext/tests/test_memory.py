@@ -1,4 +1,4 @@
-"""``MemweaveCrewMemory``: CrewAI's ``Memory`` API answered by memweave."""
+"""``MnemoweaveCrewMemory``: CrewAI's ``Memory`` API answered by mnemoweave."""
 
 from __future__ import annotations
 
@@ -12,22 +12,22 @@ from crewai.events.types.memory_events import (
 )
 from crewai.memory.types import MemoryMatch
 
-from memweave import Memory, ValidationError
-from memweave.testing import ScriptedOpenAIServer
-from memweave_adapters import CLOSE_TAG, OPEN_TAG, render_memories, unquote_block
-from memweave_crewai import (
+from mnemoweave import Memory, ValidationError
+from mnemoweave.testing import ScriptedOpenAIServer
+from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, render_memories, unquote_block
+from mnemoweave_crewai import (
     IMPORTANCE_KEY,
     SCOPE_KEY,
-    MemweaveCrewMemory,
-    MemweaveMatch,
-    MemweaveStorage,
-    memweave_memory,
+    MnemoweaveCrewMemory,
+    MnemoweaveMatch,
+    MnemoweaveStorage,
+    mnemoweave_memory,
 )
 
 
 @pytest.fixture
-def crew_memory(store: Memory) -> MemweaveCrewMemory:
-    return MemweaveCrewMemory(store, user_id="alice")
+def crew_memory(store: Memory) -> MnemoweaveCrewMemory:
+    return MnemoweaveCrewMemory(store, user_id="alice")
 
 
 def joined(matches: list[MemoryMatch]) -> str:
@@ -35,18 +35,18 @@ def joined(matches: list[MemoryMatch]) -> str:
 
 
 def test_recall_formats_join_into_exactly_the_kit_block(
-    crew_memory: MemweaveCrewMemory, store: Memory
+    crew_memory: MnemoweaveCrewMemory, store: Memory
 ) -> None:
     for text in ("Likes green tea", "Drinks tea every morning", "Owns a tea shop in Porto"):
         store.add(text, user_id="alice", infer=False)
     matches = crew_memory.recall("tea", limit=5)
     assert len(matches) == 3
-    assert all(isinstance(m, MemweaveMatch) for m in matches)
+    assert all(isinstance(m, MnemoweaveMatch) for m in matches)
     expected = render_memories(crew_memory.binding.recall("tea", limit=5))
     assert joined(matches) == expected
     assert [m.record.content for m in matches] == unquote_block(expected)
     # A match built elsewhere (not by recall) still renders as a complete, quoted block.
-    single = MemweaveMatch(record=matches[1].record, score=1.0).format()
+    single = MnemoweaveMatch(record=matches[1].record, score=1.0).format()
     assert single.count(OPEN_TAG) == 1
     assert single.count(CLOSE_TAG) == 1
 
@@ -54,16 +54,16 @@ def test_recall_formats_join_into_exactly_the_kit_block(
 def test_token_budget_leaves_out_what_the_block_leaves_out(store: Memory) -> None:
     for i in range(6):
         store.add(f"Fact {i} about sailing " + "and more words " * 30, user_id="alice", infer=False)
-    small = MemweaveCrewMemory(store, user_id="alice", token_budget=250)
+    small = MnemoweaveCrewMemory(store, user_id="alice", token_budget=250)
     matches = small.recall("sailing", limit=6)
     assert 0 < len(matches) < 6
     block = joined(matches)
     assert block == render_memories(small.binding.recall("sailing", limit=6), token_budget=250)
-    unlimited = MemweaveCrewMemory(store, user_id="alice", token_budget=None)
+    unlimited = MnemoweaveCrewMemory(store, user_id="alice", token_budget=None)
     assert len(unlimited.recall("sailing", limit=6)) == 6
 
 
-def test_remember_maps_fields_and_paths(crew_memory: MemweaveCrewMemory, store: Memory) -> None:
+def test_remember_maps_fields_and_paths(crew_memory: MnemoweaveCrewMemory, store: Memory) -> None:
     record = crew_memory.remember(
         "Prefers aisle seats",
         scope="travel",
@@ -87,16 +87,16 @@ def test_remember_maps_fields_and_paths(crew_memory: MemweaveCrewMemory, store: 
 
 def test_root_scope_nests_writes_and_limits_recall(store: Memory) -> None:
     store.add("Plays chess on Sundays", user_id="alice", infer=False)
-    rooted = MemweaveCrewMemory(store, user_id="alice", root_scope="/crew/games")
+    rooted = MnemoweaveCrewMemory(store, user_id="alice", root_scope="/crew/games")
     rooted.remember("Plays chess online too", importance=0.3)
     assert [m.record.content for m in rooted.recall("chess")] == ["Plays chess online too"]
-    unrooted = MemweaveCrewMemory(store, user_id="alice")
+    unrooted = MnemoweaveCrewMemory(store, user_id="alice")
     assert len(unrooted.recall("chess")) == 2
     assert rooted.list_records()[0].scope == "/crew/games"
     assert rooted.list_records()[0].importance == 0.3
 
 
-def test_recall_filters_categories_scope_and_privacy(crew_memory: MemweaveCrewMemory) -> None:
+def test_recall_filters_categories_scope_and_privacy(crew_memory: MnemoweaveCrewMemory) -> None:
     crew_memory.remember("Budget is 500 euros", categories=["money"], scope="/plans")
     crew_memory.remember("Budget notes are private", source="phone", private=True)
     crew_memory.remember("Budget meeting on Monday", categories=["calendar"])
@@ -113,7 +113,7 @@ def test_recall_filters_categories_scope_and_privacy(crew_memory: MemweaveCrewMe
 
 
 def test_remember_many_saves_in_the_background_and_recall_waits(
-    crew_memory: MemweaveCrewMemory, store: Memory
+    crew_memory: MnemoweaveCrewMemory, store: Memory
 ) -> None:
     assert crew_memory.remember_many(["Has a cat named Miso", "Works night shifts"]) == []
     found = crew_memory.recall("cat named Miso")  # the read barrier drains pending saves
@@ -121,7 +121,7 @@ def test_remember_many_saves_in_the_background_and_recall_waits(
     assert store.count(user_id="alice") == 2
 
 
-def test_extract_memories_keeps_raw_text_without_an_llm(crew_memory: MemweaveCrewMemory) -> None:
+def test_extract_memories_keeps_raw_text_without_an_llm(crew_memory: MnemoweaveCrewMemory) -> None:
     raw = "Task: plan\nAgent: Planner\nResult: The user prefers trains"
     assert crew_memory.extract_memories(raw) == [raw]
     assert crew_memory.extract_memories("   ") == []
@@ -129,7 +129,7 @@ def test_extract_memories_keeps_raw_text_without_an_llm(crew_memory: MemweaveCre
         crew_memory.extract_memories(42)  # type: ignore[arg-type]
 
 
-def test_memweave_llm_pipeline_extracts_and_reconciles(tmp_path: Path) -> None:
+def test_mnemoweave_llm_pipeline_extracts_and_reconciles(tmp_path: Path) -> None:
     with ScriptedOpenAIServer() as server:
         server.script(
             {"operations": [{"op": "ADD", "id": None, "text": "Prefers trains over planes"}]},
@@ -138,7 +138,7 @@ def test_memweave_llm_pipeline_extracts_and_reconciles(tmp_path: Path) -> None:
         llm = {"model": "scripted", "base_url": server.base_url, "api_key": "k"}
         store = Memory(tmp_path / "llm-store", embedder="hash", llm=llm)
         try:
-            memory = MemweaveCrewMemory(store, user_id="alice")
+            memory = MnemoweaveCrewMemory(store, user_id="alice")
             raw = "Task: book travel\nResult: The user said they prefer trains over planes"
             memory.remember_many(memory.extract_memories(raw), agent_role="Planner")
             assert [m.record.content for m in memory.recall("trains")] == [
@@ -156,7 +156,7 @@ def test_memweave_llm_pipeline_extracts_and_reconciles(tmp_path: Path) -> None:
     assert isinstance(memory.llm, str)  # CrewAI's own LLM was never built
 
 
-def test_forget_by_scope_category_and_id(crew_memory: MemweaveCrewMemory, store: Memory) -> None:
+def test_forget_by_scope_category_and_id(crew_memory: MnemoweaveCrewMemory, store: Memory) -> None:
     a = crew_memory.remember("Fact in scope a", scope="/a")
     crew_memory.remember("Fact in scope b", scope="/b", categories=["temp"])
     crew_memory.remember("Another fact", scope="/b")
@@ -169,8 +169,8 @@ def test_forget_by_scope_category_and_id(crew_memory: MemweaveCrewMemory, store:
     assert store.count(user_id="bob") == 1
 
 
-def test_crewai_update_goes_to_memweave_history(
-    crew_memory: MemweaveCrewMemory, store: Memory
+def test_crewai_update_goes_to_mnemoweave_history(
+    crew_memory: MnemoweaveCrewMemory, store: Memory
 ) -> None:
     record = crew_memory.remember("Lives in Oslo")
     assert record is not None
@@ -180,7 +180,7 @@ def test_crewai_update_goes_to_memweave_history(
     assert [h.event for h in store.history(record.id)] == ["ADD", "UPDATE"]
 
 
-def test_scope_views_work(crew_memory: MemweaveCrewMemory) -> None:
+def test_scope_views_work(crew_memory: MnemoweaveCrewMemory) -> None:
     view = crew_memory.scope("/crew/research")
     view.remember("Sources must be peer reviewed")
     crew_memory.remember("Unrelated sources note", scope="/crew/other")
@@ -192,14 +192,14 @@ def test_scope_views_work(crew_memory: MemweaveCrewMemory) -> None:
 
 
 def test_read_only_memory_stores_nothing(store: Memory) -> None:
-    read_only = MemweaveCrewMemory(store, user_id="alice", read_only=True)
+    read_only = MnemoweaveCrewMemory(store, user_id="alice", read_only=True)
     assert read_only.remember("ignored") is None
     assert read_only.remember_many(["ignored too"]) == []
     read_only.drain_writes()
     assert store.count(user_id="alice") == 0
 
 
-def test_memory_events_are_emitted(crew_memory: MemweaveCrewMemory) -> None:
+def test_memory_events_are_emitted(crew_memory: MnemoweaveCrewMemory) -> None:
     seen: list[str] = []
     with crewai_event_bus.scoped_handlers():
 
@@ -218,30 +218,30 @@ def test_memory_events_are_emitted(crew_memory: MemweaveCrewMemory) -> None:
 
 
 def test_crewai_never_builds_lancedb_or_openai(
-    crew_memory: MemweaveCrewMemory, crew_home: Path
+    crew_memory: MnemoweaveCrewMemory, crew_home: Path
 ) -> None:
     crew_memory.remember("Nothing leaves the machine")
     crew_memory.recall("machine")
     crew_memory.update(crew_memory.list_records()[0].id, content="Still local")
-    assert crew_memory.storage is crew_memory.memweave_storage
+    assert crew_memory.storage is crew_memory.mnemoweave_storage
     assert crew_memory._llm_instance is None
     assert not [p for p in crew_home.rglob("*") if "lance" in p.name.lower()]
 
 
 def test_construction_errors_are_clear(store: Memory) -> None:
     with pytest.raises(ValidationError, match="user_id"):
-        MemweaveCrewMemory()  # no scope: no tenant boundary
+        MnemoweaveCrewMemory()  # no scope: no tenant boundary
     with pytest.raises(ValidationError, match="token_budget"):
-        MemweaveCrewMemory(store, user_id="a", token_budget=0)
+        MnemoweaveCrewMemory(store, user_id="a", token_budget=0)
     with pytest.raises(ValidationError, match="embedder"):
-        MemweaveCrewMemory(store, user_id="a", embedder=lambda texts: texts)
+        MnemoweaveCrewMemory(store, user_id="a", embedder=lambda texts: texts)
     with pytest.raises(ValidationError):
-        MemweaveCrewMemory(storage="lancedb")  # type: ignore[arg-type]
+        MnemoweaveCrewMemory(storage="lancedb")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
-        MemweaveCrewMemory(store, user_id="a", storage=MemweaveStorage(store, user_id="a"))
+        MnemoweaveCrewMemory(store, user_id="a", storage=MnemoweaveStorage(store, user_id="a"))
     with pytest.raises(ValidationError):
-        MemweaveCrewMemory(store)  # no scope
-    memory = MemweaveCrewMemory(store, user_id="a")
+        MnemoweaveCrewMemory(store)  # no scope
+    memory = MnemoweaveCrewMemory(store, user_id="a")
     with pytest.raises(ValidationError):
         memory.recall("x", limit=0)
     with pytest.raises(ValidationError):
@@ -252,8 +252,8 @@ def test_construction_errors_are_clear(store: Memory) -> None:
         memory.remember_many("not a list")  # type: ignore[arg-type]
 
 
-def test_memweave_memory_helper_opens_and_closes_its_store(tmp_path: Path) -> None:
-    memory = memweave_memory(user_id="alice", path=tmp_path / "helper", embedder="hash")
+def test_mnemoweave_memory_helper_opens_and_closes_its_store(tmp_path: Path) -> None:
+    memory = mnemoweave_memory(user_id="alice", path=tmp_path / "helper", embedder="hash")
     memory.remember("Helper-made memory")
     assert memory.binding.memory.path == tmp_path / "helper"
     memory.close()
@@ -261,9 +261,9 @@ def test_memweave_memory_helper_opens_and_closes_its_store(tmp_path: Path) -> No
         assert reopened.count(user_id="alice") == 1
 
 
-def test_memweave_memory_defaults_to_memweave_home(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("MEMWEAVE_HOME", str(tmp_path / "home"))
-    memory = memweave_memory(user_id="alice", embedder="hash", root_scope="/crew/x")
+def test_mnemoweave_memory_defaults_to_mnemoweave_home(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MNEMOWEAVE_HOME", str(tmp_path / "home"))
+    memory = mnemoweave_memory(user_id="alice", embedder="hash", root_scope="/crew/x")
     try:
         assert memory.binding.memory.path.is_relative_to(tmp_path / "home")
         assert memory.root_scope == "/crew/x"

@@ -4,33 +4,33 @@ from __future__ import annotations
 
 from importlib import resources
 
-import memweave_crewai
-from memweave_adapters import discover
+import mnemoweave_crewai
+from mnemoweave_adapters import discover
 
 EXPECTED = [
     "ANCESTORS_KEY",
     "ID_KEY",
     "IMPORTANCE_KEY",
-    "MemweaveCrewMemory",
-    "MemweaveEmbedder",
-    "MemweaveMatch",
-    "MemweaveSaveTool",
-    "MemweaveSearchTool",
-    "MemweaveStorage",
+    "MnemoweaveCrewMemory",
+    "MnemoweaveEmbedder",
+    "MnemoweaveMatch",
+    "MnemoweaveSaveTool",
+    "MnemoweaveSearchTool",
+    "MnemoweaveStorage",
     "PRIVATE_KEY",
     "RESERVED_KEYS",
     "SCOPE_KEY",
     "SOURCE_KEY",
-    "memweave_memory",
-    "memweave_tools",
+    "mnemoweave_memory",
+    "mnemoweave_tools",
 ]
 
 
 def test_all_is_pinned_and_sorted() -> None:
-    assert memweave_crewai.__all__ == EXPECTED
-    assert memweave_crewai.__all__ == sorted(memweave_crewai.__all__)
+    assert mnemoweave_crewai.__all__ == EXPECTED
+    assert mnemoweave_crewai.__all__ == sorted(mnemoweave_crewai.__all__)
     for name in EXPECTED:
-        assert getattr(memweave_crewai, name) is not None
+        assert getattr(mnemoweave_crewai, name) is not None
 
 
 def test_reserved_keys_are_the_documented_ones() -> None:
@@ -42,15 +42,15 @@ def test_reserved_keys_are_the_documented_ones() -> None:
         "crewai_private",
         "crewai_id",
     }
-    assert documented == memweave_crewai.RESERVED_KEYS
+    assert documented == mnemoweave_crewai.RESERVED_KEYS
 
 
 def test_py_typed_is_shipped() -> None:
-    assert resources.files("memweave_crewai").joinpath("py.typed").is_file()
+    assert resources.files("mnemoweave_crewai").joinpath("py.typed").is_file()
 
 
 def test_entry_point_loads_the_memory_class() -> None:
     (info,) = [i for i in discover(load=True) if i.name == "crewai"]
     assert (info.error, info.loaded) == (None, True)
-    assert info.target == "memweave_crewai:MemweaveCrewMemory"
-    assert info.distribution == "memweave-crewai"
+    assert info.target == "mnemoweave_crewai:MnemoweaveCrewMemory"
+    assert info.distribution == "mnemoweave-crewai"

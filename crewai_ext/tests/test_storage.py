@@ -1,4 +1,4 @@
-"""``MemweaveStorage``: the ``StorageBackend`` protocol on memweave, and the mapping rule."""
+"""``MnemoweaveStorage``: the ``StorageBackend`` protocol on mnemoweave, and the mapping rule."""
 
 from __future__ import annotations
 
@@ -12,34 +12,34 @@ from crewai.memory.storage.backend import StorageBackend
 from crewai.memory.types import MemoryRecord
 from crewai.memory.unified_memory import Memory as CrewMemory
 
-from memweave import DimensionMismatchError, Memory, NotFoundError, ValidationError
-from memweave_adapters import MemoryBinding
-from memweave_crewai import (
+from mnemoweave import DimensionMismatchError, Memory, NotFoundError, ValidationError
+from mnemoweave_adapters import MemoryBinding
+from mnemoweave_crewai import (
     ANCESTORS_KEY,
     ID_KEY,
     IMPORTANCE_KEY,
     PRIVATE_KEY,
     SCOPE_KEY,
     SOURCE_KEY,
-    MemweaveStorage,
+    MnemoweaveStorage,
 )
 
 
 @pytest.fixture
-def storage(store: Memory) -> MemweaveStorage:
-    return MemweaveStorage(store, user_id="alice")
+def storage(store: Memory) -> MnemoweaveStorage:
+    return MnemoweaveStorage(store, user_id="alice")
 
 
 def rec(content: str, scope: str = "/", **fields: object) -> MemoryRecord:
     return MemoryRecord(content=content, scope=scope, **fields)
 
 
-def test_it_is_a_crewai_storage_backend(storage: MemweaveStorage) -> None:
+def test_it_is_a_crewai_storage_backend(storage: MnemoweaveStorage) -> None:
     assert isinstance(storage, StorageBackend)
 
 
 def test_mapping_rule_for_paths_importance_and_privacy(
-    storage: MemweaveStorage, store: Memory
+    storage: MnemoweaveStorage, store: Memory
 ) -> None:
     record = rec(
         "Prefers window seats",
@@ -53,7 +53,7 @@ def test_mapping_rule_for_paths_importance_and_privacy(
     storage.save([record])
     (item,) = store.get_all(user_id="alice").results
     assert item.user_id == "alice"
-    assert item.agent_id == "planner"  # the path's agent segment becomes the memweave agent
+    assert item.agent_id == "planner"  # the path's agent segment becomes the mnemoweave agent
     assert item.categories == ["travel"]
     assert item.metadata == {
         "origin": "chat",
@@ -81,25 +81,25 @@ def test_mapping_rule_for_paths_importance_and_privacy(
 
 
 def test_a_crew_named_agent_is_not_an_agent_and_binding_agent_wins(store: Memory) -> None:
-    MemweaveStorage(store, user_id="u1").save([rec("fact one", "/crew/agent/notes")])
+    MnemoweaveStorage(store, user_id="u1").save([rec("fact one", "/crew/agent/notes")])
     assert store.get_all(user_id="u1").results[0].agent_id is None
-    bound = MemweaveStorage(store, user_id="u2", agent_id="fixed")
+    bound = MnemoweaveStorage(store, user_id="u2", agent_id="fixed")
     bound.save([rec("fact two", "/crew/c/agent/writer")])
     assert store.get_all(user_id="u2").results[0].agent_id == "fixed"
 
 
 def test_memories_written_outside_crewai_sit_at_the_root(
-    storage: MemweaveStorage, store: Memory
+    storage: MnemoweaveStorage, store: Memory
 ) -> None:
     store.add("Speaks Portuguese", user_id="alice", agent_id="helper", infer=False)
     (record,) = storage.list_records()
     assert record.scope == "/"
     assert storage.list_records("/crew") == []
     assert record.importance == 0.5
-    assert storage.get_record(record.id) == record  # memweave's id works as the CrewAI id
+    assert storage.get_record(record.id) == record  # mnemoweave's id works as the CrewAI id
 
 
-def test_prefixes_match_whole_segments(storage: MemweaveStorage) -> None:
+def test_prefixes_match_whole_segments(storage: MnemoweaveStorage) -> None:
     storage.save([rec("in a", "/crew/a/x"), rec("in ab", "/crew/ab"), rec("at root")])
     assert [r.content for r in storage.list_records("/crew/a")] == ["in a"]
     assert storage.count("/crew/a/") == 1
@@ -107,7 +107,7 @@ def test_prefixes_match_whole_segments(storage: MemweaveStorage) -> None:
     assert storage.count() == 3
 
 
-def test_scope_info_scopes_and_categories(storage: MemweaveStorage) -> None:
+def test_scope_info_scopes_and_categories(storage: MnemoweaveStorage) -> None:
     storage.save(
         [
             rec("one", "/crew/a/agent/x", categories=["k1"]),
@@ -134,7 +134,7 @@ def test_scope_info_scopes_and_categories(storage: MemweaveStorage) -> None:
     assert (empty.record_count, empty.oldest_record, empty.child_scopes) == (0, None, [])
 
 
-def test_list_records_is_newest_first_and_pages(storage: MemweaveStorage) -> None:
+def test_list_records_is_newest_first_and_pages(storage: MnemoweaveStorage) -> None:
     for i in range(5):
         storage.save([rec(f"fact number {i}", "/crew/p")])
     contents = [r.content for r in storage.list_records("/crew/p", limit=2, offset=1)]
@@ -142,8 +142,8 @@ def test_list_records_is_newest_first_and_pages(storage: MemweaveStorage) -> Non
     assert storage.list_records(limit=0) == []
 
 
-def test_search_runs_memweave_hybrid_search_on_the_query_text(
-    storage: MemweaveStorage, store: Memory
+def test_search_runs_mnemoweave_hybrid_search_on_the_query_text(
+    storage: MnemoweaveStorage, store: Memory
 ) -> None:
     storage.save(
         [
@@ -162,7 +162,7 @@ def test_search_runs_memweave_hybrid_search_on_the_query_text(
     assert [r.content for r, _ in scoped] == ["The deploy key is in the vault"]
 
 
-def test_search_filters_categories_any_of_and_metadata(storage: MemweaveStorage) -> None:
+def test_search_filters_categories_any_of_and_metadata(storage: MnemoweaveStorage) -> None:
     storage.save(
         [
             rec("Likes tea", categories=["food", "drink"], metadata={"lang": "en"}),
@@ -178,10 +178,10 @@ def test_search_filters_categories_any_of_and_metadata(storage: MemweaveStorage)
     assert storage.search(vector, limit=0) == []
 
 
-def test_unknown_vectors_are_scored_by_exact_cosine(storage: MemweaveStorage) -> None:
+def test_unknown_vectors_are_scored_by_exact_cosine(storage: MnemoweaveStorage) -> None:
     storage.save([rec("Owns a red bicycle"), rec("Allergic to peanuts")])
     vector = storage.embedder(["Allergic to peanuts"])[0]
-    fresh = MemweaveStorage(storage.binding)  # a new embedder that has not seen the text
+    fresh = MnemoweaveStorage(storage.binding)  # a new embedder that has not seen the text
     found = fresh.search(vector, limit=2)
     assert found[0][0].content == "Allergic to peanuts"
     assert found[0][1] == pytest.approx(1.0, abs=1e-5)
@@ -189,7 +189,7 @@ def test_unknown_vectors_are_scored_by_exact_cosine(storage: MemweaveStorage) ->
         fresh.search([0.5, 0.5, 0.5], limit=2)
 
 
-def test_update_keeps_the_id_and_memweave_history(storage: MemweaveStorage, store: Memory) -> None:
+def test_update_keeps_the_id_and_mnemoweave_history(storage: MnemoweaveStorage, store: Memory) -> None:
     record = rec("Lives in Lisbon", "/crew/a", importance=0.4)
     storage.save([record])
     changed = record.model_copy(update={"content": "Lives in Porto", "importance": 0.7})
@@ -203,7 +203,7 @@ def test_update_keeps_the_id_and_memweave_history(storage: MemweaveStorage, stor
 
 
 def test_update_of_categories_or_agent_keeps_the_crewai_id(
-    storage: MemweaveStorage, store: Memory
+    storage: MnemoweaveStorage, store: Memory
 ) -> None:
     record = rec("Runs marathons", "/crew/a", categories=["sport"])
     storage.save([record])
@@ -219,8 +219,8 @@ def test_update_of_categories_or_agent_keeps_the_crewai_id(
 
 
 def test_update_of_an_unknown_or_foreign_record_fails(store: Memory) -> None:
-    alice = MemweaveStorage(store, user_id="alice")
-    bob = MemweaveStorage(store, user_id="bob")
+    alice = MnemoweaveStorage(store, user_id="alice")
+    bob = MnemoweaveStorage(store, user_id="bob")
     record = rec("Bob's secret")
     bob.save([record])
     with pytest.raises(NotFoundError):
@@ -230,14 +230,14 @@ def test_update_of_an_unknown_or_foreign_record_fails(store: Memory) -> None:
     assert bob.count() == 1
 
 
-def test_save_of_an_existing_id_replaces_it(storage: MemweaveStorage) -> None:
+def test_save_of_an_existing_id_replaces_it(storage: MnemoweaveStorage) -> None:
     record = rec("Has a dog")
     storage.save([record])
     storage.save([record.model_copy(update={"content": "Has two dogs"})])
     assert [r.content for r in storage.list_records()] == ["Has two dogs"]
 
 
-def test_delete_by_each_criterion(storage: MemweaveStorage) -> None:
+def test_delete_by_each_criterion(storage: MnemoweaveStorage) -> None:
     keep = rec("keep me", "/crew/b", categories=["x"])
     by_id = rec("delete by id", "/crew/b")
     storage.save(
@@ -260,7 +260,7 @@ def test_delete_by_each_criterion(storage: MemweaveStorage) -> None:
 
 
 def test_reset_by_prefix_and_whole_scope(store: Memory) -> None:
-    alice = MemweaveStorage(store, user_id="alice")
+    alice = MnemoweaveStorage(store, user_id="alice")
     alice.save([rec("a1", "/crew/a"), rec("b1", "/crew/b")])
     store.add("not from crewai", user_id="alice", infer=False)
     store.add("Bob's fact", user_id="bob", infer=False)
@@ -271,7 +271,7 @@ def test_reset_by_prefix_and_whole_scope(store: Memory) -> None:
     assert store.count(user_id="bob") == 1
 
 
-def test_async_variants(storage: MemweaveStorage) -> None:
+def test_async_variants(storage: MnemoweaveStorage) -> None:
     async def scenario() -> tuple[int, list[str], int]:
         await storage.asave([rec("Async fact about kites", "/crew/k")])
         found = await storage.asearch(storage.embedder(["kites"])[0], scope_prefix="/crew/k")
@@ -281,7 +281,7 @@ def test_async_variants(storage: MemweaveStorage) -> None:
     assert asyncio.run(scenario()) == (1, ["Async fact about kites"], 1)
 
 
-def test_bad_input_raises_memweave_errors(store: Memory, storage: MemweaveStorage) -> None:
+def test_bad_input_raises_mnemoweave_errors(store: Memory, storage: MnemoweaveStorage) -> None:
     with pytest.raises(ValidationError):
         storage.save([rec("x", metadata={SCOPE_KEY: "/sneaky"})])
     with pytest.raises(ValidationError):
@@ -293,22 +293,22 @@ def test_bad_input_raises_memweave_errors(store: Memory, storage: MemweaveStorag
     with pytest.raises(ValidationError):
         storage.get_record("")
     with pytest.raises(ValidationError):
-        MemweaveStorage(store)  # no scope: no tenant boundary
+        MnemoweaveStorage(store)  # no scope: no tenant boundary
     with pytest.raises(ValidationError):
-        MemweaveStorage(MemoryBinding(store, user_id="a"), user_id="b")
+        MnemoweaveStorage(MemoryBinding(store, user_id="a"), user_id="b")
     with pytest.raises(ValidationError):
-        MemweaveStorage(store, user_id="a", metadata={ID_KEY: "x"})
+        MnemoweaveStorage(store, user_id="a", metadata={ID_KEY: "x"})
 
 
 def test_copies_share_the_store_and_close_only_what_it_opened(
     store: Memory, tmp_path: Path
 ) -> None:
-    borrowed = MemweaveStorage(store, user_id="u")
+    borrowed = MnemoweaveStorage(store, user_id="u")
     assert copy.deepcopy(borrowed) is borrowed
     assert copy.deepcopy(borrowed.embedder) is borrowed.embedder
     borrowed.close()
     borrowed.save([rec("still open")])  # closing a borrowed store leaves it open
-    owned = MemweaveStorage(tmp_path / "opened", user_id="u", embedder="hash")
+    owned = MnemoweaveStorage(tmp_path / "opened", user_id="u", embedder="hash")
     owned.save([rec("kept on disk")])
     owned.close()
     with pytest.raises(Exception, match="closed"):
@@ -317,7 +317,7 @@ def test_copies_share_the_store_and_close_only_what_it_opened(
         assert [i.memory for i in reopened.get_all(user_id="u").results] == ["kept on disk"]
 
 
-def test_crewai_own_memory_runs_on_the_storage(storage: MemweaveStorage, make_llm) -> None:
+def test_crewai_own_memory_runs_on_the_storage(storage: MnemoweaveStorage, make_llm) -> None:
     """CrewAI's stock ``Memory`` (encoding and shallow recall) works on this backend."""
     llm = make_llm()
     crew_memory = CrewMemory(storage=storage, embedder=storage.embedder, llm=llm)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from memweave import Memory
+from mnemoweave import Memory
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MEMWEAVE_HOME", str(tmp_path / "memweave-home"))
+    monkeypatch.setenv("MNEMOWEAVE_HOME", str(tmp_path / "mnemoweave-home"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_API_KEY"):
         monkeypatch.delenv(name, raising=False)

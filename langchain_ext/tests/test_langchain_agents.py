@@ -1,5 +1,5 @@
 """End to end through the real frameworks: create_agent with the memory tools and the
-middleware, and a compiled LangGraph StateGraph on MemweaveStore. Models are LangChain's own
+middleware, and a compiled LangGraph StateGraph on MnemoweaveStore. Models are LangChain's own
 GenericFakeChatModel, scripted with tool-calling messages; nothing leaves the machine.
 """
 
@@ -25,11 +25,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from memweave import Memory
-from memweave.testing import ScriptedOpenAIServer
-from memweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block
-from memweave_adapters.contract import AdapterContractTests
-from memweave_langchain import MemweaveMiddleware, MemweaveStore, memory_tools
+from mnemoweave import Memory
+from mnemoweave.testing import ScriptedOpenAIServer
+from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block
+from mnemoweave_adapters.contract import AdapterContractTests
+from mnemoweave_langchain import MnemoweaveMiddleware, MnemoweaveStore, memory_tools
 
 
 class ScriptedModel(GenericFakeChatModel):
@@ -78,8 +78,8 @@ class TestMiddlewareContract(AdapterContractTests):
     def make_adapter(self, memory: Memory, *, user_id: str) -> AgentDriver:
         binding = MemoryBinding(memory, user_id=user_id)
         model = scripted("Noted.", repeat=True)
-        writer = MemweaveMiddleware(binding, background=self.background)
-        reader = MemweaveMiddleware(binding, remember=False)
+        writer = MnemoweaveMiddleware(binding, background=self.background)
+        reader = MnemoweaveMiddleware(binding, remember=False)
         return AgentDriver(
             create_agent(model, tools=[], middleware=[writer]),
             create_agent(model, tools=[], middleware=[reader]),
@@ -156,7 +156,7 @@ def test_agent_tools_run_async(memory: Memory) -> None:
     assert unquote_block(listed) == ["The user's bike is red"]
 
 
-# -- LangGraph StateGraph + MemweaveStore ---------------------------------------------------
+# -- LangGraph StateGraph + MnemoweaveStore ---------------------------------------------------
 
 
 @dataclass
@@ -170,7 +170,7 @@ class NoteState(TypedDict, total=False):
     answer: list[str]
 
 
-def build_graph(store: MemweaveStore) -> Any:
+def build_graph(store: MnemoweaveStore) -> Any:
     def write(state: NoteState, runtime: Runtime[UserContext]) -> NoteState:
         if state.get("note"):
             namespace = ("users", runtime.context.user_id, "notes")
@@ -194,13 +194,13 @@ def build_graph(store: MemweaveStore) -> Any:
 
 def test_state_graph_reads_what_an_earlier_run_put(tmp_path: Path) -> None:
     first = Memory(tmp_path / "graph", embedder="hash")
-    build_graph(MemweaveStore(first, index={"fields": ["text"]})).invoke(
+    build_graph(MnemoweaveStore(first, index={"fields": ["text"]})).invoke(
         {"note": "Ann's flight to Oslo leaves on Friday"}, context=UserContext("ann")
     )
     first.close()
 
     second = Memory(tmp_path / "graph", embedder="hash")
-    graph = build_graph(MemweaveStore(second, index={"fields": ["text"]}))
+    graph = build_graph(MnemoweaveStore(second, index={"fields": ["text"]}))
     out = graph.invoke({"question": "When is the Oslo flight?"}, context=UserContext("ann"))
     assert out["answer"] == ["Ann's flight to Oslo leaves on Friday"]
     other = graph.invoke({"question": "When is the Oslo flight?"}, context=UserContext("bob"))
@@ -211,7 +211,7 @@ def test_state_graph_reads_what_an_earlier_run_put(tmp_path: Path) -> None:
 
 
 def test_create_agent_store_is_reachable_from_tools(memory: Memory) -> None:
-    """The same MemweaveStore given to create_agent(store=...) is the runtime store."""
+    """The same MnemoweaveStore given to create_agent(store=...) is the runtime store."""
 
     @tool
     def remember_city(city: str, runtime: ToolRuntime) -> str:
@@ -219,7 +219,7 @@ def test_create_agent_store_is_reachable_from_tools(memory: Memory) -> None:
         runtime.store.put(("users", "ann", "profile"), "city", {"text": city})
         return "ok"
 
-    store = MemweaveStore(memory, index={"fields": ["text"]})
+    store = MnemoweaveStore(memory, index={"fields": ["text"]})
     model = scripted(call("remember_city", "t1", city="Porto"), "Saved.")
     create_agent(model, tools=[remember_city], store=store).invoke(
         {"messages": [{"role": "user", "content": "I live in Porto"}]}
@@ -228,7 +228,7 @@ def test_create_agent_store_is_reachable_from_tools(memory: Memory) -> None:
     assert [r.memory for r in memory.search("Porto", user_id="ann").results] == ["Porto"]
 
 
-# -- create_agent + MemweaveMiddleware ------------------------------------------------------
+# -- create_agent + MnemoweaveMiddleware ------------------------------------------------------
 
 
 def test_middleware_injects_recall_and_remembers_the_exchange(memory: Memory) -> None:
@@ -239,7 +239,7 @@ def test_middleware_injects_recall_and_remembers_the_exchange(memory: Memory) ->
         model,
         tools=[],
         system_prompt="You are a cooking assistant.",
-        middleware=[MemweaveMiddleware(MemoryBinding(memory, user_id="ann"))],
+        middleware=[MnemoweaveMiddleware(MemoryBinding(memory, user_id="ann"))],
         checkpointer=InMemorySaver(),
     )
     config = {"configurable": {"thread_id": "t1"}}
@@ -253,7 +253,7 @@ def test_middleware_injects_recall_and_remembers_the_exchange(memory: Memory) ->
     assert unquote_block(system.content) == ["Ann is allergic to peanuts"]
     # The block reached the model only: the conversation state holds no trace of it.
     assert all(OPEN_TAG not in str(m.content) for m in out["messages"])
-    assert "memweave_recall" not in out
+    assert "mnemoweave_recall" not in out
     memory.flush()
     texts = {r.memory for r in memory.get_all(user_id="ann").results}
     assert {"What allergy should I watch for?", "Avoid peanuts."} <= texts
@@ -274,7 +274,7 @@ def test_middleware_recalls_before_every_model_call_in_a_tool_loop(memory: Memor
     agent = create_agent(
         model,
         tools=memory_tools(binding),
-        middleware=[MemweaveMiddleware(binding, remember=False)],
+        middleware=[MnemoweaveMiddleware(binding, remember=False)],
     )
     agent.invoke({"messages": [{"role": "user", "content": "What is my budget?"}]})
     assert len(model.received) == 2
@@ -290,7 +290,7 @@ def test_middleware_scope_comes_from_the_run_context(memory: Memory) -> None:
     agent = create_agent(
         model,
         tools=[],
-        middleware=[MemweaveMiddleware(MemoryBinding(memory, user_id="default"), background=False)],
+        middleware=[MnemoweaveMiddleware(MemoryBinding(memory, user_id="default"), background=False)],
         context_schema=UserContext,
     )
     agent.invoke(
@@ -309,7 +309,7 @@ def test_middleware_without_memories_adds_nothing(memory: Memory) -> None:
         model,
         tools=[],
         middleware=[
-            MemweaveMiddleware(MemoryBinding(memory, user_id="ann"), recall=False, background=False)
+            MnemoweaveMiddleware(MemoryBinding(memory, user_id="ann"), recall=False, background=False)
         ],
     )
     memory.add("Ann likes tea", user_id="ann", infer=False)
@@ -319,7 +319,7 @@ def test_middleware_without_memories_adds_nothing(memory: Memory) -> None:
     fresh = create_agent(
         model,
         tools=[],
-        middleware=[MemweaveMiddleware(MemoryBinding(memory, user_id="nobody"))],
+        middleware=[MnemoweaveMiddleware(MemoryBinding(memory, user_id="nobody"))],
     )
     fresh.invoke({"messages": [{"role": "user", "content": "tea?"}]})
     assert not any(isinstance(m, SystemMessage) for m in model.received[-1])
@@ -339,7 +339,7 @@ def test_middleware_extracts_facts_with_an_llm(tmp_path: Path) -> None:
             agent = create_agent(
                 model,
                 tools=[],
-                middleware=[MemweaveMiddleware(MemoryBinding(memory, user_id="ann"))],
+                middleware=[MnemoweaveMiddleware(MemoryBinding(memory, user_id="ann"))],
             )
             agent.invoke({"messages": [{"role": "user", "content": "My cat is called Miso"}]})
             memory.flush()

@@ -1,4 +1,4 @@
-"""The public surface of memweave_langchain is pinned: changing it is a deliberate act."""
+"""The public surface of mnemoweave_langchain is pinned: changing it is a deliberate act."""
 
 from __future__ import annotations
 
@@ -8,45 +8,45 @@ import sys
 
 import pytest
 
-import memweave_langchain
+import mnemoweave_langchain
 
 
 def test_all_is_pinned_and_sorted() -> None:
-    assert memweave_langchain.__all__ == [
-        "MemweaveChatMessageHistory",
-        "MemweaveMiddleware",
-        "MemweaveRetriever",
-        "MemweaveStore",
+    assert mnemoweave_langchain.__all__ == [
+        "MnemoweaveChatMessageHistory",
+        "MnemoweaveMiddleware",
+        "MnemoweaveRetriever",
+        "MnemoweaveStore",
         "__version__",
         "memory_tools",
     ]
-    assert memweave_langchain.__all__ == sorted(memweave_langchain.__all__)
+    assert mnemoweave_langchain.__all__ == sorted(mnemoweave_langchain.__all__)
 
 
-EXTRAS = {"MemweaveStore": "langgraph", "MemweaveMiddleware": "langchain"}
+EXTRAS = {"MnemoweaveStore": "langgraph", "MnemoweaveMiddleware": "langchain"}
 
 
 def test_every_public_name_resolves() -> None:
     """Names behind an extra resolve when it is installed, else say how to install it."""
-    for name in memweave_langchain.__all__:
+    for name in mnemoweave_langchain.__all__:
         needs = EXTRAS.get(name)
         if needs is None or importlib.util.find_spec(needs) is not None:
-            assert getattr(memweave_langchain, name) is not None
+            assert getattr(mnemoweave_langchain, name) is not None
         else:
-            with pytest.raises(ImportError, match=r"pip install 'memweave-langchain\["):
-                getattr(memweave_langchain, name)
-    assert set(memweave_langchain.__all__) <= set(dir(memweave_langchain))
+            with pytest.raises(ImportError, match=r"pip install 'mnemoweave-langchain\["):
+                getattr(mnemoweave_langchain, name)
+    assert set(mnemoweave_langchain.__all__) <= set(dir(mnemoweave_langchain))
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="NoSuchThing"):
-        memweave_langchain.NoSuchThing  # noqa: B018
+        mnemoweave_langchain.NoSuchThing  # noqa: B018
 
 
 def test_store_and_middleware_load_lazily() -> None:
     """Importing the package needs only langchain-core; the extras load on first use."""
     code = (
-        "import sys, memweave_langchain\n"
+        "import sys, mnemoweave_langchain\n"
         "print(sorted(m for m in ('langgraph', 'langchain') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -54,9 +54,9 @@ def test_store_and_middleware_load_lazily() -> None:
 
 
 def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(memweave_langchain.__dict__, "MemweaveStore", raising=False)
-    for name in [m for m in sys.modules if m.startswith(("langgraph", "memweave_langchain._s"))]:
+    monkeypatch.delitem(mnemoweave_langchain.__dict__, "MnemoweaveStore", raising=False)
+    for name in [m for m in sys.modules if m.startswith(("langgraph", "mnemoweave_langchain._s"))]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "langgraph", None)
-    with pytest.raises(ImportError, match=r"memweave-langchain\[langgraph\]"):
-        memweave_langchain.MemweaveStore  # noqa: B018
+    with pytest.raises(ImportError, match=r"mnemoweave-langchain\[langgraph\]"):
+        mnemoweave_langchain.MnemoweaveStore  # noqa: B018

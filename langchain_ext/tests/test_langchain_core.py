@@ -15,11 +15,11 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import BaseTool
 
-from memweave import Memory, ValidationError
-from memweave.testing import ScriptedOpenAIServer
-from memweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block_ids
-from memweave_adapters.contract import AdapterContractTests
-from memweave_langchain import MemweaveChatMessageHistory, MemweaveRetriever, memory_tools
+from mnemoweave import Memory, ValidationError
+from mnemoweave.testing import ScriptedOpenAIServer
+from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block_ids
+from mnemoweave_adapters.contract import AdapterContractTests
+from mnemoweave_langchain import MnemoweaveChatMessageHistory, MnemoweaveRetriever, memory_tools
 
 # -- contract: retriever --------------------------------------------------------------------
 
@@ -29,22 +29,22 @@ class TestRetrieverContract(AdapterContractTests):
     renders_block = False
     entry_point = "langchain"
 
-    def make_adapter(self, memory: Memory, *, user_id: str) -> MemweaveRetriever:
-        return MemweaveRetriever(MemoryBinding(memory, user_id=user_id))
+    def make_adapter(self, memory: Memory, *, user_id: str) -> MnemoweaveRetriever:
+        return MnemoweaveRetriever(MemoryBinding(memory, user_id=user_id))
 
     def make_input(self, text: str) -> Any:
         return [Document(page_content=text, metadata={"source": "contract"})]
 
-    def remember(self, adapter: MemweaveRetriever, payload: Any) -> None:
+    def remember(self, adapter: MnemoweaveRetriever, payload: Any) -> None:
         adapter.add_documents(payload)
 
-    def recall(self, adapter: MemweaveRetriever, query: str) -> str:
+    def recall(self, adapter: MnemoweaveRetriever, query: str) -> str:
         return "\n".join(doc.page_content for doc in adapter.invoke(query))
 
-    async def aremember(self, adapter: MemweaveRetriever, payload: Any) -> None:
+    async def aremember(self, adapter: MnemoweaveRetriever, payload: Any) -> None:
         await adapter.aadd_documents(payload)
 
-    async def arecall(self, adapter: MemweaveRetriever, query: str) -> str:
+    async def arecall(self, adapter: MnemoweaveRetriever, query: str) -> str:
         return "\n".join(doc.page_content for doc in await adapter.ainvoke(query))
 
 
@@ -205,7 +205,7 @@ def test_documents_carry_id_score_times_and_scope(memory: Memory) -> None:
         categories=["music"],
         infer=False,
     )
-    (doc,) = MemweaveRetriever(MemoryBinding(memory, user_id="ann"), limit=3).invoke("jazz")
+    (doc,) = MnemoweaveRetriever(MemoryBinding(memory, user_id="ann"), limit=3).invoke("jazz")
     assert doc.page_content == "Ann likes jazz"
     meta = doc.metadata
     assert doc.id == meta["id"]
@@ -222,18 +222,18 @@ def test_retriever_filters_limit_and_validation(memory: Memory) -> None:
     for i in range(6):
         memory.add(f"note {i} on rust", user_id="ann", metadata={"n": i}, infer=False)
     binding = MemoryBinding(memory, user_id="ann")
-    assert len(MemweaveRetriever(binding, limit=2).invoke("rust")) == 2
-    odd = MemweaveRetriever(binding, filters={"n": {"in": [1, 3, 5]}}, limit=10).invoke("rust")
+    assert len(MnemoweaveRetriever(binding, limit=2).invoke("rust")) == 2
+    odd = MnemoweaveRetriever(binding, filters={"n": {"in": [1, 3, 5]}}, limit=10).invoke("rust")
     assert sorted(d.metadata["metadata"]["n"] for d in odd) == [1, 3, 5]
-    assert MemweaveRetriever(binding).invoke("   ") == []
+    assert MnemoweaveRetriever(binding).invoke("   ") == []
     with pytest.raises(ValidationError):
-        MemweaveRetriever(binding, limit=0)
+        MnemoweaveRetriever(binding, limit=0)
     with pytest.raises(Exception):  # noqa: B017 - pydantic rejects a non-binding
-        MemweaveRetriever("nope")  # type: ignore[arg-type]
+        MnemoweaveRetriever("nope")  # type: ignore[arg-type]
 
 
 def test_add_documents_keeps_metadata_and_rejects_junk(memory: Memory) -> None:
-    retriever = MemweaveRetriever(MemoryBinding(memory, user_id="ann", metadata={"app": "x"}))
+    retriever = MnemoweaveRetriever(MemoryBinding(memory, user_id="ann", metadata={"app": "x"}))
     ids = retriever.add_documents([Document("Doc one", metadata={"page": 1}), Document("Doc two")])
     assert [memory.get(i).metadata for i in ids] == [{"app": "x", "page": 1}, {"app": "x"}]
     assert retriever.add_documents([]) == []
@@ -245,7 +245,7 @@ def test_add_documents_keeps_metadata_and_rejects_junk(memory: Memory) -> None:
 
 def test_retriever_in_an_lcel_chain(memory: Memory) -> None:
     memory.add("Ann's dog is called Pixel", user_id="ann", infer=False)
-    retriever = MemweaveRetriever(MemoryBinding(memory, user_id="ann"))
+    retriever = MnemoweaveRetriever(MemoryBinding(memory, user_id="ann"))
     prompt = ChatPromptTemplate.from_messages(
         [("system", "Known facts:\n{facts}"), ("human", "{question}")]
     )
@@ -280,8 +280,8 @@ def quiet() -> Any:
 @pytest.mark.usefixtures("quiet")
 def test_history_window_memories_and_session_clear(memory: Memory) -> None:
     binding = MemoryBinding(memory, user_id="ann")
-    s1 = MemweaveChatMessageHistory(binding, session_id="s1")
-    s2 = MemweaveChatMessageHistory(binding, session_id="s2")
+    s1 = MnemoweaveChatMessageHistory(binding, session_id="s1")
+    s2 = MnemoweaveChatMessageHistory(binding, session_id="s2")
     s1.add_messages([HumanMessage("I am training for a marathon"), AIMessage("Great goal!")])
     s1.add_messages([ToolMessage("tool noise", tool_call_id="t1"), SystemMessage("be brief")])
     s2.add_messages([HumanMessage("Other session")])
@@ -304,11 +304,11 @@ def test_history_window_memories_and_session_clear(memory: Memory) -> None:
 @pytest.mark.usefixtures("quiet")
 def test_history_options_and_async(memory: Memory) -> None:
     binding = MemoryBinding(memory, user_id="ann", run_id="chat")
-    window_only = MemweaveChatMessageHistory(binding, remember=False, window=2)
+    window_only = MnemoweaveChatMessageHistory(binding, remember=False, window=2)
     window_only.add_messages([HumanMessage("one"), AIMessage("two"), HumanMessage("three")])
     assert [m.content for m in window_only.messages] == ["two", "three"]
     assert memory.count(user_id="ann") == 0
-    background = MemweaveChatMessageHistory(binding.with_scope(run_id="bg"), background=True)
+    background = MnemoweaveChatMessageHistory(binding.with_scope(run_id="bg"), background=True)
 
     async def scenario() -> list[str]:
         await background.aadd_messages([HumanMessage("queued turn")])
@@ -321,7 +321,7 @@ def test_history_options_and_async(memory: Memory) -> None:
     assert asyncio.run(scenario()) == ["later turn"]
     assert memory.count(user_id="ann", run_id="bg") == 2
     with pytest.raises(ValidationError):
-        MemweaveChatMessageHistory(binding, window=0)
+        MnemoweaveChatMessageHistory(binding, window=0)
 
 
 @pytest.mark.usefixtures("quiet")
@@ -337,7 +337,7 @@ def test_history_with_runnable_with_message_history(memory: Memory) -> None:
     chain = prompt | RunnableLambda(lambda p: received.append(p.to_messages()) or p) | model
     with_history = RunnableWithMessageHistory(
         chain,
-        lambda session_id: MemweaveChatMessageHistory(binding, session_id=session_id),
+        lambda session_id: MnemoweaveChatMessageHistory(binding, session_id=session_id),
         input_messages_key="input",
         history_messages_key="history",
     )
@@ -360,7 +360,7 @@ def test_history_turns_become_extracted_facts(tmp_path: Any) -> None:
         server.script({"operations": [{"op": "ADD", "id": None, "text": "Runs marathons"}]})
         llm = {"model": "m", "base_url": server.base_url, "api_key": "k"}
         with Memory(tmp_path / "llm-store", embedder="hash", llm=llm) as memory:
-            history = MemweaveChatMessageHistory(
+            history = MnemoweaveChatMessageHistory(
                 MemoryBinding(memory, user_id="ann"), session_id="s1"
             )
             history.add_messages([HumanMessage("I run marathons"), AIMessage("Impressive!")])

@@ -1,4 +1,4 @@
-"""MemweaveStore: the adapter contract, then LangGraph's BaseStore semantics.
+"""MnemoweaveStore: the adapter contract, then LangGraph's BaseStore semantics.
 
 The conformance part restates, in our own tests, what LangGraph's store test-suites expect of
 any BaseStore (InMemoryStore, SqliteStore, PostgresStore): batch ordering, prefix search on
@@ -31,17 +31,17 @@ from langgraph.store.base import (
     SearchOp,
 )
 
-from memweave import ConfigurationError, Memory, ValidationError
-from memweave_adapters.contract import AdapterContractTests
-from memweave_langchain import MemweaveStore
-from memweave_langchain._filters import matches
+from mnemoweave import ConfigurationError, Memory, ValidationError
+from mnemoweave_adapters.contract import AdapterContractTests
+from mnemoweave_langchain import MnemoweaveStore
+from mnemoweave_langchain._filters import matches
 
 # -- the contract ---------------------------------------------------------------------------
 
 
 @dataclass
 class StoreDriver:
-    store: MemweaveStore
+    store: MnemoweaveStore
     namespace: tuple[str, ...]
 
 
@@ -52,16 +52,16 @@ class TestStoreContract(AdapterContractTests):
     entry_point = "langchain"
     allowed_overrides: ClassVar[dict[str, str]] = {
         "test_core_writes_are_visible_through_adapter": (
-            "a LangGraph store holds (namespace, key) -> value items, and a plain memweave "
+            "a LangGraph store holds (namespace, key) -> value items, and a plain mnemoweave "
             "memory has neither a key nor a value; the replacement checks the same property "
             "(every read goes to the shared store, nothing is cached) with an item written by "
-            "another Memory/MemweaveStore pair over the same directory"
+            "another Memory/MnemoweaveStore pair over the same directory"
         ),
     }
 
     def make_adapter(self, memory: Memory, *, user_id: str) -> StoreDriver:
         return StoreDriver(
-            MemweaveStore(memory, index={"fields": ["text"]}), ("users", user_id, "memories")
+            MnemoweaveStore(memory, index={"fields": ["text"]}), ("users", user_id, "memories")
         )
 
     def make_input(self, text: str) -> Any:
@@ -104,13 +104,13 @@ class TestStoreContract(AdapterContractTests):
 
 
 @pytest.fixture
-def store(memory: Memory) -> MemweaveStore:
-    return MemweaveStore(memory)
+def store(memory: Memory) -> MnemoweaveStore:
+    return MnemoweaveStore(memory)
 
 
 @pytest.fixture
-def text_store(memory: Memory) -> MemweaveStore:
-    return MemweaveStore(memory, index={"fields": ["text"]})
+def text_store(memory: Memory) -> MnemoweaveStore:
+    return MnemoweaveStore(memory, index={"fields": ["text"]})
 
 
 def keys(items: list[SearchItem]) -> list[str]:
@@ -124,7 +124,7 @@ def namespaces(items: list[SearchItem]) -> set[tuple[str, ...]]:
 # -- put / get / delete ---------------------------------------------------------------------
 
 
-def test_get_returns_exactly_what_was_put(store: MemweaveStore) -> None:
+def test_get_returns_exactly_what_was_put(store: MnemoweaveStore) -> None:
     value = {
         "title": "Café notes",
         "nested": {"b": [1, 2.5, None, True], "a": {"deep": "x"}},
@@ -146,7 +146,7 @@ def test_get_returns_exactly_what_was_put(store: MemweaveStore) -> None:
 
 
 def test_second_put_replaces_in_place_and_keeps_history(
-    text_store: MemweaveStore, memory: Memory
+    text_store: MnemoweaveStore, memory: Memory
 ) -> None:
     ns = ("users", "ann", "prefs")
     text_store.put(ns, "drink", {"text": "Ann drinks green tea"})
@@ -163,7 +163,7 @@ def test_second_put_replaces_in_place_and_keeps_history(
     assert events == [("ADD", "Ann drinks green tea"), ("UPDATE", "Ann drinks black coffee")]
 
 
-def test_delete_erases_and_missing_delete_is_silent(store: MemweaveStore, memory: Memory) -> None:
+def test_delete_erases_and_missing_delete_is_silent(store: MnemoweaveStore, memory: Memory) -> None:
     store.put(("users", "ann"), "k", {"v": 1})
     store.delete(("users", "ann"), "k")
     assert store.get(("users", "ann"), "k") is None
@@ -172,7 +172,7 @@ def test_delete_erases_and_missing_delete_is_silent(store: MemweaveStore, memory
     store.delete(("never", "seen"), "k")
 
 
-def test_batch_put_none_deletes_and_last_write_wins(store: MemweaveStore) -> None:
+def test_batch_put_none_deletes_and_last_write_wins(store: MnemoweaveStore) -> None:
     store.put(("t",), "gone", {"v": 0})
     results = store.batch(
         [
@@ -189,7 +189,7 @@ def test_batch_put_none_deletes_and_last_write_wins(store: MemweaveStore) -> Non
     assert store.get(("t",), "b") is None
 
 
-def test_batch_reads_run_before_writes_and_keep_order(store: MemweaveStore) -> None:
+def test_batch_reads_run_before_writes_and_keep_order(store: MnemoweaveStore) -> None:
     store.put(("test", "foo"), "key1", {"data": "value1"})
     store.put(("test", "bar"), "key2", {"data": "value2"})
     results = store.batch(
@@ -210,7 +210,7 @@ def test_batch_reads_run_before_writes_and_keep_order(store: MemweaveStore) -> N
     assert store.get(("test",), "key3").value == {"data": "value3"}
 
 
-def test_async_api_matches_sync(store: MemweaveStore) -> None:
+def test_async_api_matches_sync(store: MnemoweaveStore) -> None:
     async def scenario() -> tuple[Any, ...]:
         await store.aput(("a", "b"), "k", {"text": "hello async"})
         got = await store.aget(("a", "b"), "k")
@@ -236,7 +236,7 @@ def test_async_api_matches_sync(store: MemweaveStore) -> None:
     "namespace", [(), ("the", "thing.about"), ("some", "fun", ""), ("langgraph", "foo")]
 )
 def test_public_put_rejects_namespaces_langgraph_rejects(
-    store: MemweaveStore, namespace: tuple[str, ...]
+    store: MnemoweaveStore, namespace: tuple[str, ...]
 ) -> None:
     with pytest.raises(InvalidNamespaceError):
         store.put(namespace, "k", {"v": 1})
@@ -244,26 +244,26 @@ def test_public_put_rejects_namespaces_langgraph_rejects(
         asyncio.run(store.aput(namespace, "k", {"v": 1}))
 
 
-def test_batch_accepts_the_langgraph_root_and_rejects_bad_labels(store: MemweaveStore) -> None:
+def test_batch_accepts_the_langgraph_root_and_rejects_bad_labels(store: MnemoweaveStore) -> None:
     store.batch([PutOp(("langgraph", "foo"), "bar", {"v": 1})])
     assert store.get(("langgraph", "foo"), "bar").value == {"v": 1}
     assert store.search(("langgraph", "foo"))[0].value == {"v": 1}
     for bad in [(), ("ok", 3), ("ok", "")]:
         with pytest.raises(InvalidNamespaceError) as caught:
             store.batch([PutOp(bad, "k", {"v": 1})])
-        assert isinstance(caught.value, ValidationError)  # also memweave's error type
+        assert isinstance(caught.value, ValidationError)  # also mnemoweave's error type
 
 
 @pytest.mark.parametrize(
     "value", [["not", "a", "dict"], {"when": object()}, {"x": math.nan}, {1: "int key"}]
 )
-def test_values_must_be_json_objects(store: MemweaveStore, value: Any) -> None:
+def test_values_must_be_json_objects(store: MnemoweaveStore, value: Any) -> None:
     with pytest.raises(ValidationError):
         store.batch([PutOp(("t",), "k", value)])
     assert store.search(()) == []
 
 
-def test_ttl_is_refused_clearly(store: MemweaveStore) -> None:
+def test_ttl_is_refused_clearly(store: MnemoweaveStore) -> None:
     assert store.supports_ttl is False
     with pytest.raises(NotImplementedError, match="TTL"):
         store.put(("t",), "k", {"v": 1}, ttl=5)
@@ -284,17 +284,17 @@ def test_ttl_is_refused_clearly(store: MemweaveStore) -> None:
 )
 def test_index_config_is_checked(memory: Memory, index: Any, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        MemweaveStore(memory, index=index)
+        MnemoweaveStore(memory, index=index)
 
 
 def test_index_fields_must_be_paths(memory: Memory) -> None:
     with pytest.raises(ValidationError):
-        MemweaveStore(memory, index={"fields": "text"})
+        MnemoweaveStore(memory, index={"fields": "text"})
     with pytest.raises(ValidationError):
-        MemweaveStore("not a memory")  # type: ignore[arg-type]
+        MnemoweaveStore("not a memory")  # type: ignore[arg-type]
 
 
-def test_limits_and_offsets_are_checked(store: MemweaveStore) -> None:
+def test_limits_and_offsets_are_checked(store: MnemoweaveStore) -> None:
     store.put(("t",), "k", {"v": 1})
     assert store.search(("t",), limit=0) == []
     with pytest.raises(ValidationError):
@@ -310,7 +310,7 @@ def test_limits_and_offsets_are_checked(store: MemweaveStore) -> None:
 # -- search: namespaces and pagination ------------------------------------------------------
 
 
-def test_prefix_search_stops_at_label_boundaries(store: MemweaveStore) -> None:
+def test_prefix_search_stops_at_label_boundaries(store: MnemoweaveStore) -> None:
     for ns in [
         ("foo",),
         ("foo", "child"),
@@ -330,7 +330,7 @@ def test_prefix_search_stops_at_label_boundaries(store: MemweaveStore) -> None:
     assert len(store.search((), limit=100)) == 6
 
 
-def test_prefix_search_is_literal_and_case_sensitive(store: MemweaveStore) -> None:
+def test_prefix_search_is_literal_and_case_sensitive(store: MnemoweaveStore) -> None:
     for ns in [
         ("user_1",),
         ("user_1", "child"),
@@ -354,7 +354,7 @@ def test_prefix_search_is_literal_and_case_sensitive(store: MemweaveStore) -> No
     assert namespaces(store.search(("sl",))) == {("sl", "ash")}
 
 
-def test_listing_pages_are_disjoint_and_newest_first(store: MemweaveStore) -> None:
+def test_listing_pages_are_disjoint_and_newest_first(store: MnemoweaveStore) -> None:
     for i in range(7):
         store.put(("base", f"sub{i % 2}"), f"item{i}", {"i": i})
     first = store.search(("base",), limit=3)
@@ -366,7 +366,7 @@ def test_listing_pages_are_disjoint_and_newest_first(store: MemweaveStore) -> No
     assert all(item.score is None for item in first)
 
 
-def test_query_pages_are_disjoint_and_ranked(text_store: MemweaveStore) -> None:
+def test_query_pages_are_disjoint_and_ranked(text_store: MnemoweaveStore) -> None:
     for i in range(5):
         text_store.put(("test",), f"doc{i}", {"text": f"test document number {i}"})
     page1 = text_store.search(("test",), query="test document", limit=2)
@@ -383,7 +383,7 @@ def test_query_pages_are_disjoint_and_ranked(text_store: MemweaveStore) -> None:
 
 
 @pytest.fixture
-def catalogue(store: MemweaveStore) -> MemweaveStore:
+def catalogue(store: MnemoweaveStore) -> MnemoweaveStore:
     docs = {
         "doc1": {
             "text": "red apple",
@@ -462,14 +462,14 @@ def catalogue(store: MemweaveStore) -> MemweaveStore:
     ],
 )
 def test_filters_match_langgraph_semantics(
-    catalogue: MemweaveStore, flt: dict[str, Any], expected: set[str]
+    catalogue: MnemoweaveStore, flt: dict[str, Any], expected: set[str]
 ) -> None:
     assert set(keys(catalogue.search(("shop",), filter=flt, limit=50))) == expected
     ranked = catalogue.search(("shop",), query="apple car sky", filter=flt, limit=50)
     assert set(keys(ranked)) == expected
 
 
-def test_filters_with_pagination_when_python_decides(catalogue: MemweaveStore) -> None:
+def test_filters_with_pagination_when_python_decides(catalogue: MnemoweaveStore) -> None:
     flt = {"meta": {"level": 1}}  # a nested condition: checked in Python
     assert keys(catalogue.search(("shop",), filter=flt, limit=1)) == ["doc4"]
     assert keys(catalogue.search(("shop",), filter=flt, limit=1, offset=1)) == ["doc2"]
@@ -481,7 +481,7 @@ def test_filters_with_pagination_when_python_decides(catalogue: MemweaveStore) -
 # -- search: queries and indexing -----------------------------------------------------------
 
 
-def test_query_ranks_by_the_indexed_text(text_store: MemweaveStore) -> None:
+def test_query_ranks_by_the_indexed_text(text_store: MnemoweaveStore) -> None:
     text_store.put(("test",), "doc1", {"text": "zany zebra Xerxes"})
     text_store.put(("test",), "doc2", {"text": "something about dogs"})
     text_store.put(("test",), "doc3", {"text": "text about birds"})
@@ -491,7 +491,7 @@ def test_query_ranks_by_the_indexed_text(text_store: MemweaveStore) -> None:
     assert keys(text_store.search(("test",), query="new text about dogs"))[0] == "doc1"
 
 
-def test_unindexed_items_follow_the_ranked_ones(text_store: MemweaveStore) -> None:
+def test_unindexed_items_follow_the_ranked_ones(text_store: MnemoweaveStore) -> None:
     text_store.put(("test",), "doc1", {"text": "dogs and cats"})
     text_store.put(("test",), "doc2", {"text": "birds"})
     text_store.put(("test",), "doc3", {"text": "more birds"})
@@ -508,7 +508,7 @@ def test_unindexed_items_follow_the_ranked_ones(text_store: MemweaveStore) -> No
 
 
 def test_per_put_index_overrides_the_default(memory: Memory) -> None:
-    store = MemweaveStore(memory, index={"fields": ["key17"]})
+    store = MnemoweaveStore(memory, index={"fields": ["key17"]})
     store.put(
         ("test",), "doc3", {"key0": "aaa", "key1": "bbb", "key2": "ccc"}, index=["key0", "key1"]
     )
@@ -522,7 +522,7 @@ def test_per_put_index_overrides_the_default(memory: Memory) -> None:
 
 
 def test_nested_and_array_paths_are_indexed(memory: Memory) -> None:
-    store = MemweaveStore(memory, index={"fields": ["meta.title", "chapters[*].body"]})
+    store = MnemoweaveStore(memory, index={"fields": ["meta.title", "chapters[*].body"]})
     store.put(
         ("books",),
         "b1",
@@ -535,7 +535,7 @@ def test_nested_and_array_paths_are_indexed(memory: Memory) -> None:
     assert texts == {"Sailing\nwind and waves\nknots", "Baking\nbread"}
 
 
-def test_whole_value_is_indexed_by_default(store: MemweaveStore, memory: Memory) -> None:
+def test_whole_value_is_indexed_by_default(store: MnemoweaveStore, memory: Memory) -> None:
     store.put(("users", "ann", "memories"), "m1", {"fact": "Ann is allergic to peanuts"})
     hit = memory.search("peanuts", user_id="ann").results[0]
     assert hit.memory == '{"fact": "Ann is allergic to peanuts"}'
@@ -543,12 +543,12 @@ def test_whole_value_is_indexed_by_default(store: MemweaveStore, memory: Memory)
 
 
 @pytest.mark.parametrize("query", ["", "   ", None, "test " * 100, "test!@#$%^&*()"])
-def test_query_edge_cases(text_store: MemweaveStore, query: str | None) -> None:
+def test_query_edge_cases(text_store: MnemoweaveStore, query: str | None) -> None:
     text_store.put(("test",), "doc1", {"text": "test document"})
     assert keys(text_store.search(("test",), query=query)) == ["doc1"]
 
 
-def test_non_ascii_text(text_store: MemweaveStore) -> None:
+def test_non_ascii_text(text_store: MnemoweaveStore) -> None:
     texts = ["这是中文", "これは日本語です", "이건 한국어야", "Это русский", "यह रूसी है"]
     for i, text in enumerate(texts, 1):
         text_store.put(("user_123", "memories"), str(i), {"text": text})
@@ -560,7 +560,7 @@ def test_non_ascii_text(text_store: MemweaveStore) -> None:
 
 
 @pytest.fixture
-def tree(store: MemweaveStore) -> MemweaveStore:
+def tree(store: MnemoweaveStore) -> MnemoweaveStore:
     for i, ns in enumerate(
         [
             ("a", "b", "c"),
@@ -578,7 +578,7 @@ def tree(store: MemweaveStore) -> MemweaveStore:
     return store
 
 
-def test_list_namespaces_prefix_suffix_and_wildcards(tree: MemweaveStore) -> None:
+def test_list_namespaces_prefix_suffix_and_wildcards(tree: MnemoweaveStore) -> None:
     assert tree.list_namespaces(prefix=("a", "b")) == [
         ("a", "b", "c"),
         ("a", "b", "d", "e"),
@@ -603,7 +603,7 @@ def test_list_namespaces_prefix_suffix_and_wildcards(tree: MemweaveStore) -> Non
     assert tree.list_namespaces(prefix=("a", "b", "c", "d")) == []
 
 
-def test_list_namespaces_depth_and_pages(tree: MemweaveStore) -> None:
+def test_list_namespaces_depth_and_pages(tree: MnemoweaveStore) -> None:
     assert tree.list_namespaces(prefix=("a", "b"), max_depth=3) == [
         ("a", "b", "c"),
         ("a", "b", "d"),
@@ -624,11 +624,11 @@ def test_list_namespaces_depth_and_pages(tree: MemweaveStore) -> None:
         tree.list_namespaces(max_depth=0)
 
 
-def test_list_namespaces_on_an_empty_store(store: MemweaveStore) -> None:
+def test_list_namespaces_on_an_empty_store(store: MnemoweaveStore) -> None:
     assert store.list_namespaces() == []
 
 
-def test_list_namespaces_pagination_is_stable(store: MemweaveStore) -> None:
+def test_list_namespaces_pagination_is_stable(store: MnemoweaveStore) -> None:
     for i in range(12):
         store.put(("namespace", f"sub_{i:02d}"), "k", {"i": i})
     pages = [store.list_namespaces(prefix=("namespace",), limit=5, offset=o) for o in (0, 5, 10)]
@@ -637,10 +637,10 @@ def test_list_namespaces_pagination_is_stable(store: MemweaveStore) -> None:
     ]
 
 
-# -- namespaces <-> memweave scopes ---------------------------------------------------------
+# -- namespaces <-> mnemoweave scopes ---------------------------------------------------------
 
 
-def test_users_namespaces_are_memweave_users(text_store: MemweaveStore, memory: Memory) -> None:
+def test_users_namespaces_are_mnemoweave_users(text_store: MnemoweaveStore, memory: Memory) -> None:
     text_store.put(("users", "alice", "memories"), "m1", {"text": "Alice likes oolong tea"})
     text_store.put(("users", "alicia", "memories"), "m1", {"text": "Alicia likes oolong tea"})
     (row,) = memory.search("oolong tea", user_id="alice").results
@@ -664,7 +664,7 @@ def test_users_namespaces_are_memweave_users(text_store: MemweaveStore, memory: 
     [("memories", "bob"), ("bob",), ("a/b", "c%d", "e"), ("users", "ns:trick"), ("users",)],
 )
 def test_other_namespaces_use_a_reversible_user_id(
-    store: MemweaveStore, memory: Memory, namespace: tuple[str, ...]
+    store: MnemoweaveStore, memory: Memory, namespace: tuple[str, ...]
 ) -> None:
     store.put(namespace, "k", {"v": "x"})
     (row,) = memory.get_all(agent_id="langgraph").results
@@ -674,19 +674,19 @@ def test_other_namespaces_use_a_reversible_user_id(
 
 
 def test_store_agent_id_and_users_root_are_configurable(memory: Memory) -> None:
-    store = MemweaveStore(memory, agent_id="my-app", users_root="memories")
+    store = MnemoweaveStore(memory, agent_id="my-app", users_root="memories")
     store.put(("memories", "dana"), "k", {"v": 1})
     assert memory.get_all(user_id="dana", agent_id="my-app").total == 1
-    assert MemweaveStore(memory).search(()) == []  # another agent_id sees nothing
-    no_users = MemweaveStore(memory, users_root=None)
+    assert MnemoweaveStore(memory).search(()) == []  # another agent_id sees nothing
+    no_users = MnemoweaveStore(memory, users_root=None)
     assert no_users.scope_for(("users", "x"))["user_id"] == "ns:users/x"
     with pytest.raises(ValidationError):
         no_users.namespace_for("x")
     with pytest.raises(ValidationError):
-        MemweaveStore(memory, agent_id=" ")
+        MnemoweaveStore(memory, agent_id=" ")
 
 
-def test_tenants_stay_apart_in_core_searches(text_store: MemweaveStore, memory: Memory) -> None:
+def test_tenants_stay_apart_in_core_searches(text_store: MnemoweaveStore, memory: Memory) -> None:
     for user in ("u1", "u2", "u3"):
         for i in range(3):
             text_store.put(("users", user, "notes"), f"n{i}", {"text": f"{user} secret {i}"})
@@ -700,10 +700,10 @@ def test_tenants_stay_apart_in_core_searches(text_store: MemweaveStore, memory: 
     assert len(text_store.search(("users",), query="secret", limit=50)) == 9
 
 
-def test_duplicate_rows_from_a_race_are_healed(store: MemweaveStore, memory: Memory) -> None:
+def test_duplicate_rows_from_a_race_are_healed(store: MnemoweaveStore, memory: Memory) -> None:
     ns = ("users", "eve", "notes")
     store.put(ns, "k", {"v": 1})
-    other = MemweaveStore(Memory(memory.path, embedder="hash"))
+    other = MnemoweaveStore(Memory(memory.path, embedder="hash"))
     # Simulate two processes inserting the same new key at once.
     record = other._record(PutOp(ns, "k", {"v": 2}))
     memory.batch_add([{**store.scope_for(ns), **record}])
@@ -715,7 +715,7 @@ def test_duplicate_rows_from_a_race_are_healed(store: MemweaveStore, memory: Mem
     other.memory.close()
 
 
-def test_plain_memories_are_not_store_items(store: MemweaveStore, memory: Memory) -> None:
+def test_plain_memories_are_not_store_items(store: MnemoweaveStore, memory: Memory) -> None:
     memory.add("a plain memory", user_id="ann", agent_id="langgraph", infer=False)
     store.put(("users", "ann"), "k", {"v": 1})
     assert keys(store.search(("users", "ann"))) == ["k"]
@@ -727,14 +727,14 @@ def test_a_second_directory_handle_sees_writes(tmp_path: Path) -> None:
     first = Memory(tmp_path / "shared", embedder="hash")
     second = Memory(tmp_path / "shared", embedder="hash")
     try:
-        MemweaveStore(first).put(("users", "zoe"), "k", {"text": "written by one"})
-        assert MemweaveStore(second).get(("users", "zoe"), "k").value == {"text": "written by one"}
+        MnemoweaveStore(first).put(("users", "zoe"), "k", {"text": "written by one"})
+        assert MnemoweaveStore(second).get(("users", "zoe"), "k").value == {"text": "written by one"}
     finally:
         first.close()
         second.close()
 
 
-def test_plain_memories_never_skew_store_pages(store: MemweaveStore, memory: Memory) -> None:
+def test_plain_memories_never_skew_store_pages(store: MnemoweaveStore, memory: Memory) -> None:
     store.put(("a",), "k1", {"v": 1})
     store.put(("b",), "k2", {"v": 2})
     for i in range(3):  # newer than the items, in the store-wide scope
@@ -769,7 +769,7 @@ FIELD_VALUES: list[Any] = [
 @pytest.mark.parametrize("op", ["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", None])
 def test_sql_pushdown_agrees_with_python(memory: Memory, op: str | None, arg: Any) -> None:
     """Every condition answers the same whether SQL or Python decides it."""
-    store = MemweaveStore(memory)
+    store = MnemoweaveStore(memory)
     store.batch([PutOp(("v",), f"k{i}", {"f": value}) for i, value in enumerate(FIELD_VALUES)])
     store.put(("v",), "missing", {"other": 1})
     flt = {"f": arg if op is None else {op: arg}}

@@ -10,8 +10,8 @@ import pytest
 from llama_index.core.bridge.pydantic import Field
 from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
 
-from memweave import Memory
-from memweave.testing import NetworkGuard
+from mnemoweave import Memory
+from mnemoweave.testing import NetworkGuard
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +20,7 @@ def offline_and_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("MEMWEAVE_HOME", str(tmp_path / "memweave-home"))
+    monkeypatch.setenv("MNEMOWEAVE_HOME", str(tmp_path / "mnemoweave-home"))
     monkeypatch.setenv("LLAMA_INDEX_CACHE_DIR", str(tmp_path / "llama-index-cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     with NetworkGuard(raise_as="assert"):
@@ -29,7 +29,7 @@ def offline_and_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Memory]:
-    """A fresh memweave store on the deterministic embedder, no LLM (raw memories)."""
+    """A fresh mnemoweave store on the deterministic embedder, no LLM (raw memories)."""
     memory = Memory(tmp_path / "store", embedder="hash")
     yield memory
     memory.close()
@@ -72,9 +72,9 @@ def recording_llm() -> Any:
 
 
 def block_of(text: str) -> str:
-    """The ``<memweave-memories>`` block inside ``text`` ("" when there is none)."""
-    start, end = text.find("<memweave-memories>"), text.find("</memweave-memories>")
-    return text[start : end + len("</memweave-memories>")] if 0 <= start < end else ""
+    """The ``<mnemoweave-memories>`` block inside ``text`` ("" when there is none)."""
+    start, end = text.find("<mnemoweave-memories>"), text.find("</mnemoweave-memories>")
+    return text[start : end + len("</mnemoweave-memories>")] if 0 <= start < end else ""
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""MemweaveMemoryBlock inside LlamaIndex's ``Memory``: FIFO flushes, recall, truncation."""
+"""MnemoweaveMemoryBlock inside LlamaIndex's ``Memory``: FIFO flushes, recall, truncation."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from llama_index.core.chat_engine import SimpleChatEngine
 from llama_index.core.llms import ChatMessage, MessageRole
 from llama_index.core.memory import Memory as LlamaMemory
 
-from memweave import Memory
-from memweave_adapters import unquote_block
-from memweave_llamaindex import MemweaveMemoryBlock
+from mnemoweave import Memory
+from mnemoweave_adapters import unquote_block
+from mnemoweave_llamaindex import MnemoweaveMemoryBlock
 
 FACTS = [
     "Ada's bicycle is a green gravel bike",
@@ -29,7 +29,7 @@ def user(text: str) -> ChatMessage:
 def test_recall_reaches_the_prompt_once_the_fifo_flushes(
     store: Memory, recording_llm: Any, find_block: Any
 ) -> None:
-    block = MemweaveMemoryBlock(memory=store, user_id="ada", background=False)
+    block = MnemoweaveMemoryBlock(memory=store, user_id="ada", background=False)
     memory = LlamaMemory.from_defaults(
         session_id="chat-1",
         token_limit=300,
@@ -50,14 +50,14 @@ def test_recall_reaches_the_prompt_once_the_fifo_flushes(
 
     prompt = llm.prompts[-1]
     assert "88-2041" in find_block(prompt)
-    assert "<memweave>" in prompt  # placed by Memory's own template, under the block's name
+    assert "<mnemoweave>" in prompt  # placed by Memory's own template, under the block's name
     assert "My library card number" not in prompt.replace(find_block(prompt), "")
     sessions = {item.metadata.get("session_id") for item in store.get_all(user_id="ada").results}
     assert sessions == {"chat-1"}
 
 
 def test_flushed_user_messages_are_remembered_not_tool_traffic(store: Memory) -> None:
-    block = MemweaveMemoryBlock.from_memory(store, user_id="ada", background=False)
+    block = MnemoweaveMemoryBlock.from_memory(store, user_id="ada", background=False)
     flushed = [
         user("Convert 3 miles"),
         ChatMessage(role=MessageRole.TOOL, content="4.83 km", additional_kwargs={"x": 1}),
@@ -65,9 +65,9 @@ def test_flushed_user_messages_are_remembered_not_tool_traffic(store: Memory) ->
     ]
     asyncio.run(block.aput(flushed, from_short_term_memory=True))
     remembered = sorted(item.memory for item in store.get_all(user_id="ada").results)
-    assert remembered == ["Convert 3 miles"]  # no memweave LLM: user messages only
+    assert remembered == ["Convert 3 miles"]  # no mnemoweave LLM: user messages only
 
-    replies = MemweaveMemoryBlock.from_memory(
+    replies = MnemoweaveMemoryBlock.from_memory(
         store, user_id="bob", background=False, remember_replies=True
     )
     asyncio.run(replies.aput(flushed, from_short_term_memory=True))
@@ -89,12 +89,12 @@ def test_a_priority_block_is_truncated_weakest_memories_first(
     question = "Tell me about my bicycle"
 
     def memory_with(limit: int, priority: int) -> LlamaMemory:
-        block = MemweaveMemoryBlock(memory=store, user_id="ada", priority=priority)
+        block = MnemoweaveMemoryBlock(memory=store, user_id="ada", priority=priority)
         return LlamaMemory.from_defaults(token_limit=limit, memory_blocks=[block])
 
     full = _block_memories(memory_with(10_000, 1), question, find_block)
     assert len(full) == len(FACTS)
-    probe = MemweaveMemoryBlock(memory=store, user_id="ada")
+    probe = MnemoweaveMemoryBlock(memory=store, user_id="ada")
     full_tokens = probe.count_tokens(asyncio.run(probe.aget([user(question)])))
 
     squeezed = _block_memories(memory_with(full_tokens - 20, 1), question, find_block)
@@ -111,7 +111,7 @@ def test_a_priority_block_is_truncated_weakest_memories_first(
 def test_truncate_only_shrinks_what_the_block_rendered(store: Memory) -> None:
     for fact in FACTS:
         store.add(fact, user_id="ada", infer=False)
-    block = MemweaveMemoryBlock(memory=store, user_id="ada")
+    block = MnemoweaveMemoryBlock(memory=store, user_id="ada")
     rendered = asyncio.run(block.aget([user("my bicycle")]))
 
     assert asyncio.run(block.atruncate(rendered, 0)) == rendered
@@ -124,7 +124,7 @@ def test_truncate_only_shrinks_what_the_block_rendered(store: Memory) -> None:
 
 def test_empty_or_textless_input_recalls_nothing(store: Memory) -> None:
     store.add("Ada likes figs", user_id="ada", infer=False)
-    block = MemweaveMemoryBlock(memory=store, user_id="ada")
+    block = MnemoweaveMemoryBlock(memory=store, user_id="ada")
     assert asyncio.run(block.aget(None)) == ""
     assert asyncio.run(block.aget([ChatMessage(role=MessageRole.ASSISTANT, blocks=[])])) == ""
     # No user message: the latest text stands in as the query.

@@ -7,27 +7,27 @@ from typing import Any
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
-from memweave import Memory
-from memweave_adapters.contract import AdapterContractTests
-from memweave_llamaindex import MemweaveMemory, MemweaveMemoryBlock
+from mnemoweave import Memory
+from mnemoweave_adapters.contract import AdapterContractTests
+from mnemoweave_llamaindex import MnemoweaveMemory, MnemoweaveMemoryBlock
 
 
 def recalled(messages: list[ChatMessage]) -> str:
-    """The recall system message MemweaveMemory puts first ("" when it added none)."""
+    """The recall system message MnemoweaveMemory puts first ("" when it added none)."""
     if messages and messages[0].role == MessageRole.SYSTEM:
         return messages[0].content or ""
     return ""
 
 
-class TestMemweaveMemoryContract(AdapterContractTests):
+class TestMnemoweaveMemoryContract(AdapterContractTests):
     """Turns put through BaseMemory are remembered; get() carries the recall block."""
 
     has_async = True
     supports_delete = True
     entry_point = "llamaindex"
 
-    def make_adapter(self, memory: Memory, *, user_id: str) -> MemweaveMemory:
-        return MemweaveMemory.from_memory(memory, user_id=user_id)
+    def make_adapter(self, memory: Memory, *, user_id: str) -> MnemoweaveMemory:
+        return MnemoweaveMemory.from_memory(memory, user_id=user_id)
 
     def make_input(self, text: str) -> Any:
         # A finished turn: what a chat engine puts after one exchange.
@@ -36,53 +36,53 @@ class TestMemweaveMemoryContract(AdapterContractTests):
             ChatMessage(role=MessageRole.ASSISTANT, content="Noted."),
         ]
 
-    def remember(self, adapter: MemweaveMemory, payload: Any) -> None:
+    def remember(self, adapter: MnemoweaveMemory, payload: Any) -> None:
         adapter.put_messages(payload)
 
-    def recall(self, adapter: MemweaveMemory, query: str) -> str:
+    def recall(self, adapter: MnemoweaveMemory, query: str) -> str:
         return recalled(adapter.get(input=query))
 
-    async def aremember(self, adapter: MemweaveMemory, payload: Any) -> None:
+    async def aremember(self, adapter: MnemoweaveMemory, payload: Any) -> None:
         await adapter.aput_messages(payload)
 
-    async def arecall(self, adapter: MemweaveMemory, query: str) -> str:
+    async def arecall(self, adapter: MnemoweaveMemory, query: str) -> str:
         return recalled(await adapter.aget(input=query))
 
-    def forget_all(self, adapter: MemweaveMemory) -> None:
+    def forget_all(self, adapter: MnemoweaveMemory) -> None:
         adapter.forget_all()
 
 
-class TestForegroundMemweaveMemoryContract(TestMemweaveMemoryContract):
+class TestForegroundMnemoweaveMemoryContract(TestMnemoweaveMemoryContract):
     """``background=False`` remembers each turn before ``put`` returns."""
 
-    def make_adapter(self, memory: Memory, *, user_id: str) -> MemweaveMemory:
-        return MemweaveMemory.from_memory(memory, user_id=user_id, background=False)
+    def make_adapter(self, memory: Memory, *, user_id: str) -> MnemoweaveMemory:
+        return MnemoweaveMemory.from_memory(memory, user_id=user_id, background=False)
 
 
-class TestMemweaveMemoryBlockContract(AdapterContractTests):
+class TestMnemoweaveMemoryBlockContract(AdapterContractTests):
     """Messages flushed to the block are remembered; aget() returns the recall block."""
 
     has_async = True
     supports_delete = True
     entry_point = "llamaindex-block"
 
-    def make_adapter(self, memory: Memory, *, user_id: str) -> MemweaveMemoryBlock:
-        return MemweaveMemoryBlock.from_memory(memory, user_id=user_id)
+    def make_adapter(self, memory: Memory, *, user_id: str) -> MnemoweaveMemoryBlock:
+        return MnemoweaveMemoryBlock.from_memory(memory, user_id=user_id)
 
     def make_input(self, text: str) -> Any:
         return [ChatMessage(role=MessageRole.USER, content=text)]
 
-    def remember(self, adapter: MemweaveMemoryBlock, payload: Any) -> None:
+    def remember(self, adapter: MnemoweaveMemoryBlock, payload: Any) -> None:
         asyncio.run(self.aremember(adapter, payload))
 
-    def recall(self, adapter: MemweaveMemoryBlock, query: str) -> str:
+    def recall(self, adapter: MnemoweaveMemoryBlock, query: str) -> str:
         return asyncio.run(self.arecall(adapter, query))
 
-    async def aremember(self, adapter: MemweaveMemoryBlock, payload: Any) -> None:
+    async def aremember(self, adapter: MnemoweaveMemoryBlock, payload: Any) -> None:
         await adapter.aput(payload, from_short_term_memory=True)
 
-    async def arecall(self, adapter: MemweaveMemoryBlock, query: str) -> str:
+    async def arecall(self, adapter: MnemoweaveMemoryBlock, query: str) -> str:
         return await adapter.aget([ChatMessage(role=MessageRole.USER, content=query)])
 
-    def forget_all(self, adapter: MemweaveMemoryBlock) -> None:
+    def forget_all(self, adapter: MnemoweaveMemoryBlock) -> None:
         adapter.forget_all()

@@ -17,8 +17,8 @@ from llama_index.core.chat_engine import CondensePlusContextChatEngine, SimpleCh
 from llama_index.core.embeddings import MockEmbedding
 from llama_index.core.llms import ChatMessage, MessageRole
 
-from memweave import Memory
-from memweave_llamaindex import MemweaveMemory
+from mnemoweave import Memory
+from mnemoweave_llamaindex import MnemoweaveMemory
 
 # LlamaIndex's workflow runner lists the agent's (a pydantic model's) members with
 # inspect.getmembers, which touches pydantic's deprecated attributes: not our warnings.
@@ -32,11 +32,11 @@ FIRST_SESSION = textwrap.dedent(
     import sys
     from llama_index.core.chat_engine import SimpleChatEngine
     from llama_index.core.llms import MockLLM
-    from memweave import Memory
-    from memweave_llamaindex import MemweaveMemory
+    from mnemoweave import Memory
+    from mnemoweave_llamaindex import MnemoweaveMemory
 
     store = Memory(sys.argv[1], embedder="hash")
-    memory = MemweaveMemory.from_memory(store, user_id="ada")
+    memory = MnemoweaveMemory.from_memory(store, user_id="ada")
     engine = SimpleChatEngine.from_defaults(llm=MockLLM(max_tokens=3), memory=memory)
     print(engine.chat("Remember this: my cat is called Biscuit and hates cucumbers."))
     store.close()  # waits for the background add, as interpreter exit would
@@ -64,7 +64,7 @@ def test_simple_chat_engine_fact_survives_a_process_restart(
     # A new process's worth of objects: new store handle, memory, engine and LLM.
     store = Memory(path, embedder="hash")
     try:
-        memory = MemweaveMemory.from_memory(store, user_id="ada")
+        memory = MnemoweaveMemory.from_memory(store, user_id="ada")
         llm = recording_llm("Biscuit would not like that.")
         engine = SimpleChatEngine.from_defaults(llm=llm, memory=memory)
         reply = engine.chat("Should I give my cat cucumbers?")
@@ -81,7 +81,7 @@ def test_simple_chat_engine_fact_survives_a_process_restart(
 def test_recall_outlives_the_short_term_window(
     store: Memory, recording_llm: Any, find_block: Any
 ) -> None:
-    memory = MemweaveMemory.from_memory(store, user_id="ada", token_limit=120, background=False)
+    memory = MnemoweaveMemory.from_memory(store, user_id="ada", token_limit=120, background=False)
     llm = recording_llm("Sure.")
     engine = SimpleChatEngine.from_defaults(llm=llm, memory=memory)
     engine.chat("My passport number ends in 4471.")
@@ -98,7 +98,7 @@ def test_recall_outlives_the_short_term_window(
 
 def test_simple_chat_engine_async_path(store: Memory, recording_llm: Any, find_block: Any) -> None:
     store.add("Ada's dog is called Rex", user_id="ada", run_id="old", infer=False)
-    memory = MemweaveMemory.from_memory(store, user_id="ada")
+    memory = MnemoweaveMemory.from_memory(store, user_id="ada")
     llm = recording_llm("Rex!")
     engine = SimpleChatEngine.from_defaults(llm=llm, memory=memory)
 
@@ -118,7 +118,7 @@ def test_condense_plus_context_engine_sees_recall_and_retrieved_context(
         [Document(text="The bakery sells peanut cookies and oat bars.")],
         embed_model=MockEmbedding(embed_dim=8),
     )
-    memory = MemweaveMemory.from_memory(store, user_id="ada", background=False)
+    memory = MnemoweaveMemory.from_memory(store, user_id="ada", background=False)
     memory.put_messages(
         [
             ChatMessage(role=MessageRole.USER, content="Hi!"),
@@ -141,7 +141,7 @@ def test_condense_plus_context_engine_sees_recall_and_retrieved_context(
     assert turn == ["Which snack can I buy, given my peanut allergy?", "Try the oat bars."]
 
 
-def _run_agent(agent: ReActAgent, question: str, memory: MemweaveMemory) -> str:
+def _run_agent(agent: ReActAgent, question: str, memory: MnemoweaveMemory) -> str:
     async def go() -> str:
         return str(await agent.run(user_msg=question, memory=memory))
 
@@ -152,7 +152,7 @@ def test_react_agent_run_sees_recalled_facts(
     store: Memory, recording_llm: Any, find_block: Any
 ) -> None:
     store.add("Ada's flight to Oslo leaves at 07:40", user_id="ada", run_id="old", infer=False)
-    memory = MemweaveMemory.from_memory(store, user_id="ada")
+    memory = MnemoweaveMemory.from_memory(store, user_id="ada")
     llm = recording_llm("Thought: I can answer from memory.\nAnswer: At 07:40.")
     agent = ReActAgent(tools=[], llm=llm, system_prompt="You are Ada's travel assistant.")
 
@@ -173,26 +173,26 @@ def test_react_agent_without_system_prompt_needs_user_insertion(
     # ReActAgent (0.14) drops a leading system message when it has no system_prompt, so
     # recall goes into the latest user message instead.
     store.add("Ada's locker code is 3312", user_id="ada", run_id="old", infer=False)
-    memory = MemweaveMemory.from_memory(store, user_id="ada", insert_method="user")
+    memory = MnemoweaveMemory.from_memory(store, user_id="ada", insert_method="user")
     llm = recording_llm("Thought: I remember it.\nAnswer: 3312.")
     agent = ReActAgent(tools=[], llm=llm)
 
     assert _run_agent(agent, "What is my locker code?", memory) == "3312."
     prompt = llm.prompts[-1]
     assert "3312" in find_block(prompt)
-    assert prompt.index("<memweave-memories>") < prompt.index("What is my locker code?")
+    assert prompt.index("<mnemoweave-memories>") < prompt.index("What is my locker code?")
 
 
 def test_react_agent_remembers_across_runs(
     store: Memory, recording_llm: Any, find_block: Any
 ) -> None:
-    memory = MemweaveMemory.from_memory(store, user_id="ada", token_limit=400)
+    memory = MnemoweaveMemory.from_memory(store, user_id="ada", token_limit=400)
     llm = recording_llm("Thought: Noted.\nAnswer: Noted, blue it is.")
     agent = ReActAgent(tools=[], llm=llm, system_prompt="You are helpful.")
     _run_agent(agent, "My favourite colour is cobalt blue.", memory)
     memory.flush()
 
-    fresh = MemweaveMemory.from_memory(store, user_id="ada", token_limit=400)
+    fresh = MnemoweaveMemory.from_memory(store, user_id="ada", token_limit=400)
     fresh.reset()  # a clean short-term history: only long-term recall can bring it back
     llm.replies = ["Thought: I recall it.\nAnswer: Cobalt blue."]
     assert _run_agent(agent, "What is my favourite colour, cobalt?", fresh) == "Cobalt blue."
@@ -200,7 +200,7 @@ def test_react_agent_remembers_across_runs(
 
 
 def test_streaming_chat_puts_the_streamed_answer(store: Memory, recording_llm: Any) -> None:
-    memory = MemweaveMemory.from_memory(store, user_id="ada")
+    memory = MnemoweaveMemory.from_memory(store, user_id="ada")
     engine = SimpleChatEngine.from_defaults(llm=recording_llm("Jazz it is."), memory=memory)
 
     response = engine.stream_chat("I like jazz")

@@ -1,4 +1,4 @@
-"""MemweaveMemory as a LlamaIndex BaseMemory: turns, window persistence, trimming, recall."""
+"""MnemoweaveMemory as a LlamaIndex BaseMemory: turns, window persistence, trimming, recall."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from llama_index.core.base.llms.types import ToolCallBlock
 from llama_index.core.llms import ChatMessage, MessageRole, MockLLM, TextBlock
 from llama_index.core.memory import InsertMethod
 
-from memweave import AsyncMemory, ExtractionError, Memory, ValidationError
-from memweave.testing import ScriptedOpenAIServer
-from memweave_llamaindex import MemweaveMemory
+from mnemoweave import AsyncMemory, ExtractionError, Memory, ValidationError
+from mnemoweave.testing import ScriptedOpenAIServer
+from mnemoweave_llamaindex import MnemoweaveMemory
 
 USER, ASSISTANT, SYSTEM, TOOL = (
     MessageRole.USER,
@@ -46,7 +46,7 @@ def test_get_puts_one_recall_system_message_before_the_history(
     store: Memory, role_texts: Any, find_block: Any
 ) -> None:
     seed(store, "Ada's cat is called Biscuit")
-    mem = MemweaveMemory.from_memory(store, user_id="ada")
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada")
     mem.put(msg(USER, "What is my cat called?"))
 
     out = mem.get()  # no input: recall for the last user message
@@ -58,7 +58,7 @@ def test_get_puts_one_recall_system_message_before_the_history(
 
 
 def test_get_adds_no_system_message_when_nothing_is_recalled(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada")
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada")
     mem.put(msg(USER, "hello"))
     assert [m.role for m in mem.get()] == [USER]
     assert mem.get(input="   ") == mem.get_all()
@@ -66,7 +66,7 @@ def test_get_adds_no_system_message_when_nothing_is_recalled(store: Memory) -> N
 
 def test_input_overrides_the_last_user_message_as_query(store: Memory, find_block: Any) -> None:
     seed(store, "Ada plays the cello")
-    mem = MemweaveMemory.from_memory(store, user_id="ada")
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada")
     mem.put(msg(USER, "unrelated words entirely"))
     assert "cello" in find_block(mem.get(input="which instrument cello")[0].content)
     assert "cello" in find_block(mem.get(input=msg(USER, "cello instrument"))[0].content)
@@ -76,7 +76,7 @@ def test_input_overrides_the_last_user_message_as_query(store: Memory, find_bloc
 
 def test_a_leading_system_message_is_merged_not_duplicated(store: Memory, find_block: Any) -> None:
     seed(store, "Ada is vegetarian")
-    mem = MemweaveMemory.from_memory(store, user_id="ada")
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada")
     mem.set([msg(SYSTEM, "You are a cook."), msg(USER, "dinner ideas, I am vegetarian")])
 
     out = mem.get()
@@ -91,7 +91,7 @@ def test_insert_method_user_prepends_recall_to_the_latest_user_message(
     store: Memory, find_block: Any
 ) -> None:
     seed(store, "Ada lives in Lisbon")
-    mem = MemweaveMemory.from_memory(store, user_id="ada", insert_method=InsertMethod.USER)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", insert_method=InsertMethod.USER)
     assert mem.insert_method == "user"
     mem.put_messages([msg(USER, "hi"), msg(ASSISTANT, "hello"), msg(USER, "weather in Lisbon?")])
 
@@ -104,7 +104,7 @@ def test_insert_method_user_prepends_recall_to_the_latest_user_message(
 
 
 def test_returned_messages_are_copies(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada")
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada")
     mem.put(msg(USER, "original"))
     out = mem.get()
     out[0].blocks[0].text = "edited by a caller"  # agents edit llm_input in place
@@ -114,7 +114,7 @@ def test_returned_messages_are_copies(store: Memory) -> None:
 
 # -- token limit --------------------------------------------------------------------------------
 def test_history_is_trimmed_to_the_token_limit_oldest_first(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada", token_limit=40, background=False)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", token_limit=40, background=False)
     for n in range(10):
         mem.put_messages([msg(USER, f"question number {n} " * 2), msg(ASSISTANT, f"answer {n}")])
 
@@ -129,7 +129,7 @@ def test_history_is_trimmed_to_the_token_limit_oldest_first(store: Memory) -> No
 
 def test_recall_and_initial_tokens_count_against_the_limit(store: Memory, find_block: Any) -> None:
     seed(store, "Ada's favourite number is seven")
-    mem = MemweaveMemory.from_memory(
+    mem = MnemoweaveMemory.from_memory(
         store, user_id="ada", token_limit=200, recall_limit=1, background=False
     )
     for n in range(30):
@@ -149,7 +149,7 @@ def test_recall_and_initial_tokens_count_against_the_limit(store: Memory, find_b
 
 
 def test_a_single_oversized_message_is_still_returned(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada", token_limit=5)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", token_limit=5)
     mem.put(msg(USER, "this message is far longer than five tokens for sure"))
     assert [m.content for m in mem.get()] == [
         "this message is far longer than five tokens for sure"
@@ -158,7 +158,7 @@ def test_a_single_oversized_message_is_still_returned(store: Memory) -> None:
 
 # -- finished turns -------------------------------------------------------------------------------
 def test_a_turn_is_remembered_once_the_assistant_answers(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada")
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada")
     mem.put(msg(USER, "My sister is called Grace"))
     mem.flush()
     assert memories(store) == []
@@ -167,7 +167,7 @@ def test_a_turn_is_remembered_once_the_assistant_answers(store: Memory) -> None:
     mem.put(msg(ASSISTANT, "Nice to know!"))
     mem.flush()
 
-    # No memweave LLM: the user's words are the memory; the reply is history only.
+    # No mnemoweave LLM: the user's words are the memory; the reply is history only.
     assert memories(store) == ["My sister is called Grace"]
     # Each message reached the window exactly once (add wrote the user's, then the reply).
     assert window(store) == [
@@ -177,7 +177,7 @@ def test_a_turn_is_remembered_once_the_assistant_answers(store: Memory) -> None:
 
 
 def test_tool_traffic_stays_out_of_memories_and_window(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada", background=False)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", background=False)
     call = ChatMessage(
         role=ASSISTANT,
         blocks=[
@@ -198,7 +198,7 @@ def test_tool_traffic_stays_out_of_memories_and_window(store: Memory) -> None:
 
 
 def test_messages_outside_a_turn_go_to_the_window_only(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada", background=False)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", background=False)
     mem.put(msg(ASSISTANT, "Welcome back!"))
     mem.put(msg(SYSTEM, "Be brief."))
     assert memories(store) == []
@@ -206,7 +206,7 @@ def test_messages_outside_a_turn_go_to_the_window_only(store: Memory) -> None:
 
 
 def test_background_turns_reach_the_window_in_order(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada")
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada")
     for n in range(8):
         mem.put_messages([msg(USER, f"q{n}"), msg(ASSISTANT, f"a{n}")])
         mem.put(msg(ASSISTANT, f"extra{n}"))
@@ -220,7 +220,7 @@ def test_background_turns_reach_the_window_in_order(store: Memory) -> None:
 
 
 def test_metadata_is_attached_to_remembered_turns(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(
+    mem = MnemoweaveMemory.from_memory(
         store, user_id="ada", metadata={"app": "chat"}, background=False
     )
     mem.put_messages([msg(USER, "I like rye bread"), msg(ASSISTANT, "Noted")])
@@ -233,7 +233,7 @@ def test_flush_raises_what_a_background_turn_hit(tmp_path: Path) -> None:
         llm = {"model": "m", "base_url": server.base_url, "api_key": "k"}
         store = Memory(tmp_path / "infer", embedder="hash", llm=llm)
         try:
-            mem = MemweaveMemory.from_memory(store, user_id="ada")
+            mem = MnemoweaveMemory.from_memory(store, user_id="ada")
             mem.put_messages([msg(USER, "I moved to Porto"), msg(ASSISTANT, "Got it")])
             with pytest.raises(ExtractionError):
                 mem.flush()
@@ -250,7 +250,7 @@ def test_infer_turns_become_extracted_facts(tmp_path: Path, find_block: Any) -> 
         llm = {"model": "m", "base_url": server.base_url, "api_key": "k"}
         store = Memory(tmp_path / "infer", embedder="hash", llm=llm)
         try:
-            mem = MemweaveMemory.from_memory(store, user_id="ada")
+            mem = MnemoweaveMemory.from_memory(store, user_id="ada")
             mem.put_messages([msg(USER, "I just moved to Porto!"), msg(ASSISTANT, "Welcome")])
             mem.flush()
             assert memories(store) == ["Lives in Porto"]
@@ -265,20 +265,20 @@ def test_infer_turns_become_extracted_facts(tmp_path: Path, find_block: Any) -> 
 def test_a_new_instance_resumes_the_conversation(tmp_path: Path, role_texts: Any) -> None:
     path = tmp_path / "restart"
     first_store = Memory(path, embedder="hash")
-    first = MemweaveMemory.from_memory(first_store, user_id="ada")
+    first = MnemoweaveMemory.from_memory(first_store, user_id="ada")
     first.put_messages([msg(USER, "one"), msg(ASSISTANT, "two"), msg(USER, "unanswered")])
     first_store.close()  # waits for the background add
 
     second_store = Memory(path, embedder="hash")
     try:
-        second = MemweaveMemory.from_memory(second_store, user_id="ada")
+        second = MnemoweaveMemory.from_memory(second_store, user_id="ada")
         assert role_texts(second.get_all()) == [("user", "one"), ("assistant", "two")]
     finally:
         second_store.close()
 
 
 def test_set_replaces_the_window_without_creating_memories(store: Memory, role_texts: Any) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada", background=False)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", background=False)
     mem.put_messages([msg(USER, "old"), msg(ASSISTANT, "older")])
     before = memories(store)
 
@@ -294,7 +294,7 @@ def test_set_replaces_the_window_without_creating_memories(store: Memory, role_t
 
 
 def test_chat_history_argument_seeds_the_history(store: Memory, role_texts: Any) -> None:
-    mem = MemweaveMemory.from_memory(
+    mem = MnemoweaveMemory.from_memory(
         store, user_id="ada", chat_history=[msg(USER, "a"), msg(ASSISTANT, "b")]
     )
     assert role_texts(mem.get_all()) == [("user", "a"), ("assistant", "b")]
@@ -302,19 +302,19 @@ def test_chat_history_argument_seeds_the_history(store: Memory, role_texts: Any)
 
 
 def test_reset_clears_history_but_keeps_long_term_memories(store: Memory, find_block: Any) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada")
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada")
     mem.put_messages([msg(USER, "My bike is red"), msg(ASSISTANT, "Cool")])
     mem.reset()  # waits for the pending turn first, so it cannot reappear
 
     assert mem.get_all() == []
     assert window(store) == []
     assert "red" in find_block(mem.get(input="what colour is my bike red")[0].content)
-    assert MemweaveMemory.from_memory(store, user_id="ada").get_all() == []
+    assert MnemoweaveMemory.from_memory(store, user_id="ada").get_all() == []
 
 
 def test_forget_all_erases_memories_and_history_of_the_scope_only(store: Memory) -> None:
     store.add("Other user fact", user_id="bob", infer=False)
-    mem = MemweaveMemory.from_memory(store, user_id="ada", background=False)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", background=False)
     mem.put_messages([msg(USER, "secret"), msg(ASSISTANT, "kept")])
     assert mem.forget_all() == 1
     assert memories(store) == []
@@ -324,11 +324,11 @@ def test_forget_all_erases_memories_and_history_of_the_scope_only(store: Memory)
 
 
 def test_each_scope_has_its_own_history(store: Memory, role_texts: Any) -> None:
-    ada = MemweaveMemory.from_memory(store, user_id="ada", background=False)
-    bob = MemweaveMemory.from_memory(store, user_id="bob", background=False)
+    ada = MnemoweaveMemory.from_memory(store, user_id="ada", background=False)
+    bob = MnemoweaveMemory.from_memory(store, user_id="bob", background=False)
     ada.put_messages([msg(USER, "ada here"), msg(ASSISTANT, "hi ada")])
     bob.put_messages([msg(USER, "bob here"), msg(ASSISTANT, "hi bob")])
-    assert role_texts(MemweaveMemory.from_memory(store, user_id="bob").get_all()) == [
+    assert role_texts(MnemoweaveMemory.from_memory(store, user_id="bob").get_all()) == [
         ("user", "bob here"),
         ("assistant", "hi bob"),
     ]
@@ -337,7 +337,7 @@ def test_each_scope_has_its_own_history(store: Memory, role_texts: Any) -> None:
 
 def test_async_methods_match_the_sync_ones(store: Memory, role_texts: Any) -> None:
     async def scenario() -> tuple[list[ChatMessage], list[ChatMessage]]:
-        mem = MemweaveMemory.from_memory(AsyncMemory.wrap(store), user_id="ada")
+        mem = MnemoweaveMemory.from_memory(AsyncMemory.wrap(store), user_id="ada")
         await mem.aset([msg(USER, "x"), msg(ASSISTANT, "y")])
         await mem.aput(msg(USER, "My tea is oolong"))
         await mem.aput(msg(ASSISTANT, "Lovely"))
@@ -355,7 +355,7 @@ def test_async_methods_match_the_sync_ones(store: Memory, role_texts: Any) -> No
 
 # -- construction ---------------------------------------------------------------------------------
 def test_from_defaults_opens_and_owns_a_store(tmp_path: Path) -> None:
-    mem = MemweaveMemory.from_defaults(tmp_path / "own", user_id="ada", embedder="hash")
+    mem = MnemoweaveMemory.from_defaults(tmp_path / "own", user_id="ada", embedder="hash")
     mem.put_messages([msg(USER, "hello"), msg(ASSISTANT, "hi")])
     mem.close()
     reopened = Memory(tmp_path / "own", embedder="hash")
@@ -365,17 +365,17 @@ def test_from_defaults_opens_and_owns_a_store(tmp_path: Path) -> None:
         reopened.close()
 
 
-def test_from_defaults_uses_memweave_home_and_sizes_from_a_llamaindex_llm(
+def test_from_defaults_uses_mnemoweave_home_and_sizes_from_a_llamaindex_llm(
     tmp_path: Path,
 ) -> None:
-    mem = MemweaveMemory.from_defaults(user_id="ada", embedder="hash", llm=MockLLM())
+    mem = MnemoweaveMemory.from_defaults(user_id="ada", embedder="hash", llm=MockLLM())
     try:
-        assert mem.binding.memory.path == tmp_path / "memweave-home"
+        assert mem.binding.memory.path == tmp_path / "mnemoweave-home"
         assert mem.token_limit == int(MockLLM().metadata.context_window * 0.75)
     finally:
         mem.close()
     with pytest.raises(ValidationError, match="memory_llm"):
-        MemweaveMemory.from_defaults(tmp_path / "x", user_id="ada", embedder="hash", llm={"a": 1})
+        MnemoweaveMemory.from_defaults(tmp_path / "x", user_id="ada", embedder="hash", llm={"a": 1})
 
 
 def test_from_config_takes_a_mem0_style_dict_and_a_context(tmp_path: Path) -> None:
@@ -383,7 +383,7 @@ def test_from_config_takes_a_mem0_style_dict_and_a_context(tmp_path: Path) -> No
         "vector_store": {"provider": "faiss", "config": {"path": str(tmp_path / "cfg")}},
         "embedder": {"provider": "hash"},
     }
-    mem = MemweaveMemory.from_config(context={"user_id": "ada", "run_id": "r1"}, config=config)
+    mem = MnemoweaveMemory.from_config(context={"user_id": "ada", "run_id": "r1"}, config=config)
     try:
         assert (mem.user_id, mem.run_id) == ("ada", "r1")
         assert mem.binding.memory.path == tmp_path / "cfg"
@@ -392,7 +392,7 @@ def test_from_config_takes_a_mem0_style_dict_and_a_context(tmp_path: Path) -> No
         assert mem.binding.memory.count(user_id="ada", run_id="r1") == 1
     finally:
         mem.close()
-    keyword = MemweaveMemory.from_config(config=config, agent_id="bot", token_limit=99)
+    keyword = MnemoweaveMemory.from_config(config=config, agent_id="bot", token_limit=99)
     try:
         assert (keyword.agent_id, keyword.token_limit) == ("bot", 99)
     finally:
@@ -405,7 +405,7 @@ def test_from_config_takes_a_mem0_style_dict_and_a_context(tmp_path: Path) -> No
 )
 def test_from_config_rejects_bad_context(tmp_path: Path, context: Any, ids: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
-        MemweaveMemory.from_config(context, {"embedder": {"provider": "hash"}}, **ids)
+        MnemoweaveMemory.from_config(context, {"embedder": {"provider": "hash"}}, **ids)
 
 
 @pytest.mark.parametrize(
@@ -419,17 +419,17 @@ def test_from_config_rejects_bad_context(tmp_path: Path, context: Any, ids: dict
         {"user_id": "ada", "token_limt": 10},  # typo: unknown settings are not ignored
     ],
 )
-def test_bad_settings_raise_memweave_validation_errors(store: Memory, kwargs: Any) -> None:
+def test_bad_settings_raise_mnemoweave_validation_errors(store: Memory, kwargs: Any) -> None:
     with pytest.raises(ValidationError):
-        MemweaveMemory.from_memory(store, **kwargs)
+        MnemoweaveMemory.from_memory(store, **kwargs)
 
 
 def test_bad_store_and_messages_are_rejected(store: Memory) -> None:
-    with pytest.raises(ValidationError, match="needs a memweave store"):
-        MemweaveMemory(user_id="ada")
+    with pytest.raises(ValidationError, match="needs a mnemoweave store"):
+        MnemoweaveMemory(user_id="ada")
     with pytest.raises(ValidationError, match="Memory or AsyncMemory"):
-        MemweaveMemory.from_memory({"not": "a store"}, user_id="ada")
-    mem = MemweaveMemory.from_memory(store, user_id="ada")
+        MnemoweaveMemory.from_memory({"not": "a store"}, user_id="ada")
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada")
     with pytest.raises(ValidationError):
         mem.put({"role": "user", "content": "dict"})  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
@@ -437,19 +437,19 @@ def test_bad_store_and_messages_are_rejected(store: Memory) -> None:
 
 
 def test_settings_serialise_and_rebind_to_a_store(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada", token_limit=500, recall_limit=3)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", token_limit=500, recall_limit=3)
     data = mem.to_dict()
-    assert data["class_name"] == "MemweaveMemory"
+    assert data["class_name"] == "MnemoweaveMemory"
     assert "tokenizer_fn" not in data
     json.dumps(data)
-    again = MemweaveMemory.from_dict(data, memory=store)
+    again = MnemoweaveMemory.from_dict(data, memory=store)
     assert (again.user_id, again.token_limit, again.recall_limit) == ("ada", 500, 3)
-    schema = MemweaveMemory.model_json_schema()  # the store handle is not a field
+    schema = MnemoweaveMemory.model_json_schema()  # the store handle is not a field
     assert {"user_id", "token_limit", "insert_method"} <= set(schema["properties"])
 
 
 def test_multi_part_user_content_is_remembered_as_text(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada", background=False)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", background=False)
     mem.put(ChatMessage(role=USER, blocks=[TextBlock(text="part one"), TextBlock(text="two")]))
     mem.put(msg(ASSISTANT, "ok"))
     assert window(store)[0] == ("user", "part one\ntwo")
@@ -458,30 +458,30 @@ def test_multi_part_user_content_is_remembered_as_text(store: Memory) -> None:
 def test_sessions_keep_their_own_history_but_share_recall(
     store: Memory, role_texts: Any, find_block: Any
 ) -> None:
-    monday = MemweaveMemory.from_memory(store, user_id="ada", session_id="monday")
+    monday = MnemoweaveMemory.from_memory(store, user_id="ada", session_id="monday")
     monday.put_messages([msg(USER, "I am training for the Porto marathon"), msg(ASSISTANT, "Go!")])
     monday.flush()
     assert store.count(user_id="ada", run_id="monday") == 1
 
-    tuesday = MemweaveMemory.from_memory(store, user_id="ada", session_id="tuesday")
+    tuesday = MnemoweaveMemory.from_memory(store, user_id="ada", session_id="tuesday")
     assert tuesday.get_all() == []  # a new conversation...
     recalled = tuesday.get(input="which marathon am I training for")
     assert "Porto marathon" in find_block(recalled[0].content)  # ...with the user's memories
-    again = MemweaveMemory.from_memory(store, user_id="ada", session_id="monday")
+    again = MnemoweaveMemory.from_memory(store, user_id="ada", session_id="monday")
     assert role_texts(again.get_all())[0] == ("user", "I am training for the Porto marathon")
-    bob = MemweaveMemory.from_memory(store, user_id="bob", session_id="monday")
+    bob = MnemoweaveMemory.from_memory(store, user_id="bob", session_id="monday")
     assert bob.get(input="which marathon") == []  # same session name, other user: nothing
 
 
 def test_session_id_and_run_id_are_exclusive(store: Memory) -> None:
     with pytest.raises(ValidationError, match="session_id or run_id"):
-        MemweaveMemory.from_memory(store, user_id="ada", run_id="r", session_id="s")
+        MnemoweaveMemory.from_memory(store, user_id="ada", run_id="r", session_id="s")
     with pytest.raises(ValidationError):
-        MemweaveMemory.from_memory(store, user_id="ada", session_id="")
+        MnemoweaveMemory.from_memory(store, user_id="ada", session_id="")
 
 
 def test_remember_replies_stores_assistant_replies_too(store: Memory) -> None:
-    mem = MemweaveMemory.from_memory(store, user_id="ada", remember_replies=True, background=False)
+    mem = MnemoweaveMemory.from_memory(store, user_id="ada", remember_replies=True, background=False)
     mem.put_messages([msg(USER, "I collect stamps"), msg(ASSISTANT, "Stamps are great")])
     assert memories(store) == ["I collect stamps", "Stamps are great"]
     assert window(store) == [("user", "I collect stamps"), ("assistant", "Stamps are great")]

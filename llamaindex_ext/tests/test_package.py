@@ -10,28 +10,28 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-import memweave_llamaindex
-from memweave_adapters import discover
+import mnemoweave_llamaindex
+from mnemoweave_adapters import discover
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
 def test_public_api_is_pinned_and_sorted() -> None:
-    assert memweave_llamaindex.__all__ == ["MemweaveMemory", "MemweaveMemoryBlock", "__version__"]
-    assert memweave_llamaindex.__all__ == sorted(memweave_llamaindex.__all__)
-    for name in memweave_llamaindex.__all__:
-        assert hasattr(memweave_llamaindex, name)
+    assert mnemoweave_llamaindex.__all__ == ["MnemoweaveMemory", "MnemoweaveMemoryBlock", "__version__"]
+    assert mnemoweave_llamaindex.__all__ == sorted(mnemoweave_llamaindex.__all__)
+    for name in mnemoweave_llamaindex.__all__:
+        assert hasattr(mnemoweave_llamaindex, name)
 
 
 def test_entry_points_load() -> None:
     found = {info.name: info for info in discover(load=True)}
     for name in ("llamaindex", "llamaindex-block"):
-        assert found[name].distribution == "memweave-llamaindex"
+        assert found[name].distribution == "mnemoweave-llamaindex"
         assert found[name].error is None
 
 
 def test_typed_marker_ships() -> None:
-    assert resources.files("memweave_llamaindex").joinpath("py.typed").is_file()
+    assert resources.files("mnemoweave_llamaindex").joinpath("py.typed").is_file()
 
 
 def test_llamaindex_range_is_declared_once_and_bounded() -> None:
@@ -39,8 +39,8 @@ def test_llamaindex_range_is_declared_once_and_bounded() -> None:
     deps = project["dependencies"]
     llama = [d for d in deps if d.startswith("llama-index")]
     assert llama == ["llama-index-core>=0.14,<0.15"]
-    assert "memweave>=0.1,<0.2" in deps
-    assert "memweave-adapters>=0.1,<0.2" in deps
-    installed = [Requirement(r) for r in distribution("memweave-llamaindex").requires or []]
+    assert "mnemoweave>=0.1,<0.2" in deps
+    assert "mnemoweave-adapters>=0.1,<0.2" in deps
+    installed = [Requirement(r) for r in distribution("mnemoweave-llamaindex").requires or []]
     core = [r for r in installed if r.name == "llama-index-core"]
     assert [str(r.specifier) for r in core] == [str(SpecifierSet(">=0.14,<0.15"))]

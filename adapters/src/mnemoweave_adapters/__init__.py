@@ -1,0 +1,54 @@
+"""The shared kit of mnemoweave's framework adapters.
+
+What every adapter needs lives here once: :class:`MemoryBinding` (a store bound to a scope),
+:func:`render_memories` (recall as a quoted, delimited, token-budgeted prompt block),
+message normalisation, sync/async bridging, and entry-point :func:`discover`. The contract
+suite is :mod:`mnemoweave_adapters.contract`; AutoGen integrations are
+:mod:`mnemoweave_adapters.autogen` (AgentChat) and :mod:`mnemoweave_adapters.ag2` (classic).
+"""
+
+from __future__ import annotations
+
+from ._binding import MemoryBinding, result_ids
+from ._discovery import GROUP, AdapterInfo, discover
+from ._messages import last_user_text, normalize_role, text_of, to_message, to_messages
+from ._options import BoundStore, StoreLike, bind_store, check_roles, check_token_budget
+from ._render import (
+    CLOSE_TAG,
+    OPEN_TAG,
+    approx_tokens,
+    fit_memories,
+    quote,
+    render_memories,
+    unquote_block,
+    unquote_block_ids,
+)
+from ._sync import run_async, run_sync
+
+__all__ = [
+    "AdapterInfo",
+    "BoundStore",
+    "CLOSE_TAG",
+    "GROUP",
+    "MemoryBinding",
+    "OPEN_TAG",
+    "StoreLike",
+    "approx_tokens",
+    "bind_store",
+    "check_roles",
+    "check_token_budget",
+    "discover",
+    "fit_memories",
+    "last_user_text",
+    "normalize_role",
+    "quote",
+    "render_memories",
+    "result_ids",
+    "run_async",
+    "run_sync",
+    "text_of",
+    "to_message",
+    "to_messages",
+    "unquote_block",
+    "unquote_block_ids",
+]

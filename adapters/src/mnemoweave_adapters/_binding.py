@@ -1,0 +1,291 @@
+"""``MemoryBinding``: a mnemoweave store bound to one scope, the object every adapter wraps.
+
+Adapters never re-implement scoping: they hold a binding and call ``recall`` / ``remember``
+(or their async twins). The binding accepts a ``Memory`` or an ``AsyncMemory`` and offers both
+call styles over either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mnemoweave import AsyncMemory, Memory, MemoryItem, NotFoundError, ValidationError
+from mnemoweave.types import AddResult
+
+_SCOPE_KEYS = ("user_id", "agent_id", "run_id")
+
+
+class MemoryBinding:
+    """A ``Memory``/``AsyncMemory`` plus a scope (user/agent/run ids) and default options.
+
+    ``metadata`` is attached to everything remembered through the binding; ``infer`` is
+    passed to ``add`` (``None`` = mnemoweave's default: extract facts when an LLM is
+    configured); ``recall_limit`` and ``threshold`` shape recall.
+    """
+
+    def __init__(
+        self,
+        memory: Memory | AsyncMemory,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool | None = None,
+        recall_limit: int = 5,
+        threshold: float | None = None,
+    ) -> None:
+        if isinstance(memory, AsyncMemory):
+            self._async: AsyncMemory | None = memory
+            self._sync = memory.sync
+        elif isinstance(memory, Memory):
+            self._async = None
+            self._sync = memory
+        else:
+            raise ValidationError(
+                f"MemoryBinding needs a mnemoweave Memory or AsyncMemory, got {type(memory).__name__}"
+            )
+        scope = {k: v for k, v in zip(_SCOPE_KEYS, (user_id, agent_id, run_id)) if v is not None}
+        for key, value in scope.items():
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(f"{key} must be a non-empty string, got {value!r}")
+        if not scope:
+            raise ValidationError("MemoryBinding needs at least one of user_id, agent_id, run_id")
+        if isinstance(recall_limit, bool) or not isinstance(recall_limit, int) or recall_limit < 1:
+            raise ValidationError(f"recall_limit must be a positive int, got {recall_limit!r}")
+        self.scope: dict[str, str] = scope
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.infer = infer
+        self.recall_limit = recall_limit
+        self.threshold = threshold
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def memory(self) -> Memory:
+        """The synchronous ``Memory`` underneath."""
+        return self._sync
+
+    @property
+    def async_memory(self) -> AsyncMemory:
+        """An ``AsyncMemory`` over the same store (created on first use)."""
+        if self._async is None:
+            self._async = AsyncMemory.wrap(self._sync)
+        return self._async
+
+    @property
+    def user_id(self) -> str | None:
+        return self.scope.get("user_id")
+
+    @property
+    def agent_id(self) -> str | None:
+        return self.scope.get("agent_id")
+
+    @property
+    def run_id(self) -> str | None:
+        return self.scope.get("run_id")
+
+    def with_scope(self, **ids: str | None) -> MemoryBinding:
+        """A binding on the same store with some scope ids replaced (``None`` removes one)."""
+        unknown = set(ids) - set(_SCOPE_KEYS)
+        if unknown:
+            raise ValidationError(f"with_scope takes only {_SCOPE_KEYS}, got {sorted(unknown)}")
+        scope: dict[str, str | None] = {**self.scope, **ids}
+        return MemoryBinding(
+            self._async or self._sync,
+            user_id=scope.get("user_id"),
+            agent_id=scope.get("agent_id"),
+            run_id=scope.get("run_id"),
+            metadata=self.metadata,
+            infer=self.infer,
+            recall_limit=self.recall_limit,
+            threshold=self.threshold,
+        )
+
+    def __repr__(self) -> str:
+        ids = ", ".join(f"{k}={v!r}" for k, v in self.scope.items())
+        return f"MemoryBinding({ids}, path={str(self._sync.path)!r})"
+
+    # -- recall ----------------------------------------------------------------------------
+    def _search_kwargs(
+        self, limit: int | None, filters: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        return {
+            **self.scope,
+            "limit": limit or self.recall_limit,
+            "threshold": self.threshold,
+            "filters": dict(filters) if filters else None,
+        }
+
+    def recall(
+        self, text: str, *, limit: int | None = None, filters: Mapping[str, Any] | None = None
+    ) -> builtins.list[MemoryItem]:
+        """The scope's memories most relevant to ``text``, best first (empty text: none)."""
+        if not isinstance(text, str) or not text.strip():
+            return []
+        return self._sync.search(text, **self._search_kwargs(limit, filters)).results
+
+    async def arecall(
+        self, text: str, *, limit: int | None = None, filters: Mapping[str, Any] | None = None
+    ) -> builtins.list[MemoryItem]:
+        """Async twin of :meth:`recall`."""
+        if not isinstance(text, str) or not text.strip():
+            return []
+        found = await self.async_memory.search(text, **self._search_kwargs(limit, filters))
+        return found.results
+
+    # -- remember --------------------------------------------------------------------------
+    @property
+    def extracts(self) -> bool:
+        """Whether ``remember`` extracts facts with an LLM (else it stores messages verbatim)."""
+        return self.infer if self.infer is not None else self._sync.llm is not None
+
+    def _add_kwargs(
+        self,
+        metadata: Mapping[str, Any] | None,
+        background: bool,
+        categories: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            **self.scope,
+            "metadata": {**self.metadata, **(metadata or {})} or None,
+            "infer": self.infer,
+            "background": background,
+            "categories": categories,
+        }
+
+    def remember(
+        self,
+        messages: Any,
+        *,
+        background: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> Any:
+        """Add ``messages`` (string, dict, or list of dicts) to the scope's memory.
+
+        Returns the ``AddResult`` (or an ``AddHandle`` with ``background=True``). Empty input
+        returns ``None`` rather than raising, since adapters forward whatever a turn held, and
+        system-only input is only recorded in the message window.
+        """
+        if _is_empty(messages):
+            return None
+        if _only_system(messages):
+            self.append_messages(messages if isinstance(messages, list) else [messages])
+            return None
+        return self._sync.add(messages, **self._add_kwargs(metadata, background, categories))
+
+    async def aremember(
+        self,
+        messages: Any,
+        *,
+        background: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> Any:
+        """Async twin of :meth:`remember`.
+
+        ``background=True`` hands the add to the store's worker threads (as the sync path
+        does), so it survives the end of the event loop and ``flush()`` waits for it.
+        """
+        if _is_empty(messages):
+            return None
+        if background or _only_system(messages):
+            return await asyncio.to_thread(
+                self.remember,
+                messages,
+                background=background,
+                metadata=metadata,
+                categories=categories,
+            )
+        kwargs = self._add_kwargs(metadata, False, categories)
+        return await self.async_memory.add(messages, **kwargs)
+
+    # -- listing and forgetting ------------------------------------------------------------
+    def list(
+        self, *, limit: int = 100, filters: Mapping[str, Any] | None = None
+    ) -> list[MemoryItem]:
+        """The scope's memories, newest first."""
+        listed = self._sync.get_all(
+            user_id=self.user_id,
+            agent_id=self.agent_id,
+            run_id=self.run_id,
+            limit=limit,
+            filters=filters,
+        )
+        return listed.results
+
+    def owns(self, memory_id: str) -> bool:
+        """Whether ``memory_id`` exists and belongs to this binding's scope."""
+        try:
+            item = self._sync.get(memory_id)
+        except NotFoundError:
+            return False
+        return all(getattr(item, key) == value for key, value in self.scope.items())
+
+    def forget(self, memory_id: str) -> None:
+        """Erase one memory of this scope; ids of other scopes are reported as not found."""
+        if not self.owns(memory_id):
+            raise NotFoundError(f"no memory {memory_id!r} in this scope", memory_id=memory_id)
+        self._sync.delete(memory_id)
+
+    async def aforget(self, memory_id: str) -> None:
+        await asyncio.to_thread(self.forget, memory_id)
+
+    def forget_all(self) -> int:
+        """Erase every memory of this scope (and its message windows); returns the count."""
+        return int(self._sync.delete_all(**self.scope)["deleted"])
+
+    async def aforget_all(self) -> int:
+        return await asyncio.to_thread(self.forget_all)
+
+    # -- the raw message window (short-term history) ---------------------------------------
+    def messages(self, limit: int | None = None) -> builtins.list[dict[str, Any]]:
+        """Recent raw messages of exactly this scope, oldest first."""
+        return self._sync.get_messages(**self.scope, limit=limit)
+
+    def append_messages(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Record messages in the window without creating memories."""
+        if not _is_empty(messages):
+            self._sync.append_messages(list(messages), **self.scope)
+
+    def clear_messages(self) -> int:
+        """Drop this scope's message window (memories stay)."""
+        return self._sync.clear_messages(**self.scope)
+
+    def flush(self) -> None:
+        """Wait for background remembers started through this store."""
+        self._sync.flush()
+
+
+def _is_empty(messages: Any) -> bool:
+    if messages is None:
+        return True
+    if isinstance(messages, str):
+        return not messages.strip()
+    if isinstance(messages, Mapping):
+        content = messages.get("content")
+        if isinstance(content, str):
+            return not content.strip()
+        return not content
+    if isinstance(messages, Sequence):
+        return all(_is_empty(m) for m in messages)
+    return False
+
+
+def _only_system(messages: Any) -> bool:
+    """True for a system message (or a list of only those): nothing to remember, only to log."""
+    items = [messages] if isinstance(messages, Mapping) else messages
+    if isinstance(items, str) or not isinstance(items, Sequence):
+        return False
+    roles = [m.get("role") for m in items if isinstance(m, Mapping) and not _is_empty(m)]
+    return bool(roles) and len(roles) == len(items) and all(r == "system" for r in roles)
+
+
+def result_ids(result: AddResult | Any) -> list[str]:
+    """Ids touched by an add result (empty for ``None`` or a background handle)."""
+    if isinstance(result, AddResult):
+        return [event.id for event in result.results]
+    return []

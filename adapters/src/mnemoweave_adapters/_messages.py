@@ -1,0 +1,101 @@
+"""Turning framework messages into ``{"role", "content"}`` dicts mnemoweave's ``add`` accepts.
+
+Each adapter maps its own message types to plain values first (objects with ``role`` /
+``type`` and ``content`` attributes also work); these helpers do the rest: role aliases,
+multi-part content, and skipping empty or non-text turns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+ROLE_ALIASES = {
+    "human": "user",
+    "user": "user",
+    "ai": "assistant",
+    "assistant": "assistant",
+    "bot": "assistant",
+    "model": "assistant",
+    "chatbot": "assistant",
+    "system": "system",
+    "developer": "system",
+    "tool": "tool",
+    "function": "tool",
+}
+
+
+def text_of(content: Any) -> str:
+    """Plain text of message content: a string, or the text parts of a multi-part list."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        value = content.get("text", content.get("content", ""))
+        return value if isinstance(value, str) else ""
+    if isinstance(content, Sequence) and not isinstance(content, bytes | bytearray):
+        parts = (text_of(part) for part in content)
+        return "\n".join(p for p in parts if p)
+    text = getattr(content, "text", None)
+    return text if isinstance(text, str) else ""
+
+
+def normalize_role(role: Any, default: str = "user") -> str:
+    """Map a framework's role name onto mnemoweave's (``human`` -> ``user``...).
+
+    Message type names work too (``"AssistantMessage"``, ``"HumanMessage"``,
+    ``"FunctionExecutionResultMessage"``): the ``Message`` suffix is dropped first.
+    """
+    if not isinstance(role, str) or not role:
+        return default
+    key = role.lower()
+    if key.endswith("message") and key != "message":
+        key = key[: -len("message")]
+    if key.endswith(("executionresult", "result", "call")):
+        return "tool"
+    return ROLE_ALIASES.get(key, default)
+
+
+def to_message(obj: Any, *, default_role: str = "user") -> dict[str, str] | None:
+    """One message as ``{"role", "content"[, "name"]}``, or ``None`` when it has no text."""
+    name = None
+    if isinstance(obj, str):
+        role, content = default_role, obj
+    elif isinstance(obj, Mapping):
+        role = obj.get("role", obj.get("type", default_role))
+        content = text_of(obj.get("content"))
+        name = obj.get("name")
+    elif isinstance(obj, tuple) and len(obj) == 2:
+        role, content = obj[0], text_of(obj[1])
+    else:
+        role = getattr(obj, "role", None) or getattr(obj, "type", None) or default_role
+        content = text_of(getattr(obj, "content", None))
+        name = getattr(obj, "name", None)
+    if not content.strip():
+        return None
+    out = {"role": normalize_role(getattr(role, "value", role), default_role), "content": content}
+    if isinstance(name, str) and name:
+        out["name"] = name
+    return out
+
+
+def to_messages(objs: Iterable[Any], *, roles: Iterable[str] | None = None) -> list[dict[str, str]]:
+    """Normalise many messages, keeping only ``roles`` when given (e.g. ``{"user"}``)."""
+    keep = set(roles) if roles is not None else None
+    out = []
+    for obj in objs:
+        msg = to_message(obj)
+        if msg is not None and (keep is None or msg["role"] in keep):
+            out.append(msg)
+    return out
+
+
+def last_user_text(messages: Iterable[Any]) -> str:
+    """The text of the last user message (``""`` when there is none)."""
+    last = ""
+    for obj in messages:
+        msg = to_message(obj)
+        if msg is not None and msg["role"] == "user":
+            last = msg["content"]
+    return last

@@ -1,0 +1,117 @@
+"""Options every adapter accepts: the ``store`` argument, the token budget, message roles.
+
+``bind_store`` turns a path, a store or a binding into a binding and is the one place that
+decides whether the adapter opened the store itself (and so must close it) or borrowed it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import mnemoweave
+from mnemoweave.errors import ValidationError
+
+from ._binding import MemoryBinding
+
+ROLES = frozenset({"user", "assistant", "system", "tool"})
+
+StoreLike = mnemoweave.Memory | mnemoweave.AsyncMemory | MemoryBinding | str | os.PathLike[str] | None
+"""A store directory (``None``: the default home), an open store, or a ``MemoryBinding``."""
+
+
+@dataclass(frozen=True)
+class BoundStore:
+    """A binding plus whether the adapter opened its store (and therefore closes it)."""
+
+    binding: MemoryBinding
+    owned: bool
+
+
+def bind_store(
+    store: StoreLike,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    infer: bool | None = None,
+    recall_limit: int | None = None,
+    threshold: float | None = None,
+    embedder: Any = None,
+    llm: Any = None,
+    options: Mapping[str, Any] | None = None,
+) -> BoundStore:
+    """Bind ``store`` to a scope, opening a ``mnemoweave.Memory`` when given a path or ``None``.
+
+    A ready ``MemoryBinding`` already carries its scope and recall options, so passing them
+    again is an error rather than a silent override; ``embedder``/``llm``/``options`` only
+    make sense when the store is opened here.
+    """
+    binding_options: dict[str, Any] = {
+        "user_id": user_id,
+        "agent_id": agent_id,
+        "run_id": run_id,
+        "metadata": metadata,
+        "infer": infer,
+        "recall_limit": recall_limit,
+        "threshold": threshold,
+    }
+    open_options = {"embedder": embedder, "llm": llm, "options": options}
+    if isinstance(store, MemoryBinding):
+        given = sorted(k for k, v in {**binding_options, **open_options}.items() if v is not None)
+        if given:
+            raise ValidationError(
+                f"{given} cannot be combined with a MemoryBinding (it has its own scope and "
+                "options); pass a Memory or a path instead, or use binding.with_scope(...)"
+            )
+        return BoundStore(store, owned=False)
+    kwargs = {k: v for k, v in binding_options.items() if v is not None}
+    if isinstance(store, mnemoweave.Memory | mnemoweave.AsyncMemory):
+        given = sorted(k for k, v in open_options.items() if v is not None)
+        if given:
+            raise ValidationError(
+                f"{given} only apply when the adapter opens the store from a path; "
+                "configure them on the Memory you pass instead"
+            )
+        return BoundStore(MemoryBinding(store, **kwargs), owned=False)
+    if store is not None and not isinstance(store, str | os.PathLike):
+        raise ValidationError(
+            "store must be a mnemoweave Memory, AsyncMemory, MemoryBinding, a directory path or "
+            f"None, got {type(store).__name__}"
+        )
+    # Validate the scope before creating a directory on disk for a store that cannot be used.
+    if not any(kwargs.get(k) for k in ("user_id", "agent_id", "run_id")):
+        raise ValidationError("pass at least one of user_id, agent_id, run_id")
+    opened = mnemoweave.Memory(
+        None if store is None else os.fspath(store),
+        embedder=embedder,
+        llm=llm,
+        **dict(options or {}),
+    )
+    try:
+        binding = MemoryBinding(opened, **kwargs)
+    except BaseException:
+        opened.close()
+        raise
+    return BoundStore(binding, owned=True)
+
+
+def check_token_budget(token_budget: int | None) -> int | None:
+    """``token_budget`` itself when it is a positive int or ``None`` (no cap)."""
+    if token_budget is not None and (
+        isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget < 1
+    ):
+        raise ValidationError(f"token_budget must be a positive int or None, got {token_budget!r}")
+    return token_budget
+
+
+def check_roles(roles: Iterable[str], *, what: str, allow_empty: bool) -> frozenset[str]:
+    """The chosen message roles as a set, each one of :data:`ROLES`."""
+    chosen = frozenset([roles] if isinstance(roles, str) else roles)
+    if not chosen <= ROLES or (not chosen and not allow_empty):
+        kind = "a subset" if allow_empty else "a non-empty subset"
+        raise ValidationError(f"{what} must be {kind} of {sorted(ROLES)}, got {roles!r}")
+    return chosen

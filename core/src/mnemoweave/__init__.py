@@ -1,0 +1,64 @@
+"""mnemoweave: long-term memory for LLM agents.
+
+``Memory`` (and ``AsyncMemory``) store facts per user/agent/run in one local directory:
+SQLite is the source of truth, FAISS the vector index, and an optional OpenAI-compatible
+LLM extracts and reconciles facts. Names follow mem0's API so mem0 code ports by changing
+the import.
+"""
+
+from __future__ import annotations
+
+from .async_memory import AsyncAddHandle, AsyncMemory
+from .config import MemoryConfig
+from .errors import (
+    ConfigurationError,
+    DimensionMismatchError,
+    EmbeddingError,
+    ExtractionError,
+    LLMError,
+    MnemoweaveError,
+    NotFoundError,
+    SchemaVersionError,
+    StorageError,
+    ValidationError,
+)
+from .memory import AddHandle, Memory
+from .types import (
+    AddEvent,
+    AddResult,
+    BatchResult,
+    HistoryEntry,
+    MemoryItem,
+    MemoryList,
+    SearchResult,
+    Usage,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddEvent",
+    "AddHandle",
+    "AddResult",
+    "AsyncAddHandle",
+    "AsyncMemory",
+    "BatchResult",
+    "ConfigurationError",
+    "DimensionMismatchError",
+    "EmbeddingError",
+    "ExtractionError",
+    "HistoryEntry",
+    "LLMError",
+    "Memory",
+    "MemoryConfig",
+    "MemoryItem",
+    "MemoryList",
+    "MnemoweaveError",
+    "NotFoundError",
+    "SchemaVersionError",
+    "SearchResult",
+    "StorageError",
+    "Usage",
+    "ValidationError",
+    "__version__",
+]

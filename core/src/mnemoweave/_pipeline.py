@@ -1,0 +1,335 @@
+"""The ``infer`` add pipeline: one LLM call extracts facts and reconciles them with the scope.
+
+The conversation with the LLM (first call, optional repair call, parsing) is written once, as
+a generator that yields the requests it wants made; ``run_infer`` drives it with the sync
+client and ``arun_infer`` with the async one, so both behave identically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ._keywords import terms_blob
+from ._store import exact_scope_sql, text_hash
+from ._time import iso
+from ._time import now as _now
+from .errors import ExtractionError
+from .llm import prompts
+from .types import AddEvent, AddResult, Usage
+
+if TYPE_CHECKING:
+    from .memory import AddRequest, Memory
+
+logger = logging.getLogger("mnemoweave")
+
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_OPS = ("ADD", "UPDATE", "DELETE", "NONE")
+
+
+@dataclass(slots=True)
+class Existing:
+    """A memory shown to the LLM under a short integer id (its position in the list)."""
+
+    id: str
+    text: str
+    immutable: bool
+
+
+@dataclass(slots=True)
+class Op:
+    op: str
+    index: int | None
+    text: str | None
+
+
+@dataclass(slots=True)
+class Call:
+    """One chat-completions request the pipeline wants made."""
+
+    messages: list[dict[str, str]]
+    json_schema: dict[str, Any] | None
+
+
+@dataclass(slots=True)
+class Job:
+    req: AddRequest
+    existing: list[Existing]
+    messages: list[dict[str, str]]
+    procedural: bool
+    usage: Usage = field(default_factory=Usage)
+
+
+# -- preparing ------------------------------------------------------------------------------
+def prepare(memory: Memory, req: AddRequest) -> Job:
+    """Save the raw messages to the scope's window, then gather what the LLM needs to see."""
+    with memory._store.write() as tx:
+        memory._append_window(tx, req, _now())
+    turns = [(m.role, m.content, m.name) for m in req.messages]
+    if req.memory_type == "procedural_memory":
+        system = prompts.PROCEDURAL_SYSTEM
+        chat = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": prompts.procedural_user(turns)},
+        ]
+        return Job(req, [], chat, procedural=True)
+    existing = _existing(memory, req)
+    system = prompts.extraction_system(
+        memory.config.custom_instructions, req.prompt or memory.config.extraction_prompt
+    )
+    user = prompts.extraction_user(iso(req.observed), [e.text for e in existing], turns)
+    chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return Job(req, existing, chat, procedural=False)
+
+
+def _existing(memory: Memory, req: AddRequest) -> list[Existing]:
+    limit = memory.config.reconcile_limit
+    if limit == 0:
+        return []
+    query = "\n".join(m.content for m in req.messages if m.role != "system")
+    if not query.strip():
+        return []
+    user, agent, run = req.ids
+    found = memory.search(query, user_id=user, agent_id=agent, run_id=run, limit=limit)
+    return [Existing(item.id, item.memory, item.immutable) for item in found.results]
+
+
+# -- talking to the LLM ---------------------------------------------------------------------
+def conversation(job: Job) -> Generator[Call, Any, list[Op]]:
+    """Ask once; if the reply is unusable, show the model its reply and ask once more."""
+    schema = None if job.procedural else prompts.OPERATIONS_SCHEMA
+    reply = yield Call(job.messages, schema)
+    _account(job, reply)
+    try:
+        return _parse(job, reply.text)
+    except ValueError as exc:
+        reason = str(exc)
+        logger.warning("mnemoweave: unusable LLM reply (%s); asking once more", reason)
+    repair = [
+        *job.messages,
+        {"role": "assistant", "content": reply.text or ""},
+        {
+            "role": "user",
+            "content": prompts.REPAIR_TEMPLATE.format(reason=reason)
+            if not job.procedural
+            else f"Your reply could not be used: {reason}. Write the record.",
+        },
+    ]
+    second = yield Call(repair, schema)
+    _account(job, second)
+    try:
+        return _parse(job, second.text)
+    except ValueError as exc:
+        raise ExtractionError(
+            f"the LLM did not return valid memory operations after one repair attempt: {exc}. "
+            "The messages were kept in the scope's message window (get_messages).",
+            raw=second.text,
+        ) from None
+
+
+def _account(job: Job, reply: Any) -> None:
+    job.usage.llm_calls += 1
+    job.usage.prompt_tokens += int(getattr(reply, "prompt_tokens", 0) or 0)
+    job.usage.completion_tokens += int(getattr(reply, "completion_tokens", 0) or 0)
+    job.usage.llm_seconds += float(getattr(reply, "seconds", 0.0) or 0.0)
+
+
+def _parse(job: Job, text: str | None) -> list[Op]:
+    if text is None or not text.strip():
+        raise ValueError("the reply was empty")
+    if job.procedural:
+        summary = _THINK.sub("", text).strip()
+        if not summary:
+            raise ValueError("the reply held no summary")
+        return [Op("ADD", None, summary)]
+    from .llm import extract_json
+
+    data = extract_json(text)
+    ops = data.get("operations", data.get("memory")) if isinstance(data, dict) else data
+    if not isinstance(ops, list):
+        raise ValueError('expected {"operations": [...]}')
+    out: list[Op] = []
+    for raw in ops:
+        op = _op(job, raw)
+        if op is not None:
+            out.append(op)
+    return out
+
+
+def _op(job: Job, raw: Any) -> Op | None:
+    """One operation, or ``None`` (with a warning) when it cannot be applied."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"operation {raw!r} is not an object")
+    name = str(raw.get("op", raw.get("event", ""))).upper()
+    if name not in _OPS:
+        raise ValueError(f"unknown operation {raw.get('op')!r}")
+    text = raw.get("text", raw.get("memory"))
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"operation text must be a string, got {text!r}")
+    index = raw.get("id")
+    if name == "ADD":
+        if not text or not text.strip():
+            raise ValueError("an ADD operation has no text")
+        return Op(name, None, text.strip())
+    if isinstance(index, str) and index.strip().isdigit():
+        index = int(index.strip())
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(job.existing):
+        logger.warning("mnemoweave: ignoring %s for id %r, which the LLM was not shown", name, index)
+        return None
+    if name == "UPDATE" and (not text or not text.strip()):
+        raise ValueError("an UPDATE operation has no text")
+    return Op(name, index, text.strip() if text else None)
+
+
+def drive(gen: Generator[Call, Any, list[Op]], complete: Callable[[Call], Any]) -> list[Op]:
+    """Run the conversation with a synchronous ``complete(call)``."""
+    try:
+        call = next(gen)
+        while True:
+            call = gen.send(complete(call))
+    except StopIteration as stop:
+        return list(stop.value)
+
+
+async def adrive(gen: Generator[Call, Any, list[Op]], acomplete: Callable[[Call], Any]) -> list[Op]:
+    """Run the conversation with an async ``acomplete(call)``."""
+    try:
+        call = next(gen)
+        while True:
+            call = gen.send(await acomplete(call))
+    except StopIteration as stop:
+        return list(stop.value)
+
+
+# -- applying -------------------------------------------------------------------------------
+def apply(memory: Memory, job: Job, ops: list[Op]) -> AddResult:
+    """Carry out the operations in one transaction and report what happened."""
+    req = job.req
+    texts = [op.text for op in ops if op.op in ("ADD", "UPDATE") and op.text]
+    vectors = dict(zip(texts, memory._embed(texts))) if texts else {}
+    events: list[AddEvent] = []
+    touched: set[int] = set()
+    now = _now()
+    actor = _actor(req)
+    meta = dict(req.metadata)
+    if job.procedural:
+        meta["memory_type"] = "procedural_memory"
+    fact_req = replace(req, metadata=meta)
+    exact, exact_params = exact_scope_sql(req.ids)
+    with memory._store.write() as tx:
+        conn = tx.conn
+        seen_hashes: set[str] = set()
+        for op in ops:
+            if op.index is not None and op.index in touched:
+                logger.warning("mnemoweave: ignoring a second %s for id %d", op.op, op.index)
+                continue
+            if op.op == "ADD":
+                assert op.text is not None
+                digest = text_hash(op.text)
+                dup = conn.execute(
+                    f"SELECT m.id, m.memory FROM memories m WHERE {exact} AND m.status = 0"
+                    " AND m.hash = ?",
+                    (*exact_params, digest),
+                ).fetchone()
+                if dup is not None or digest in seen_hashes:
+                    if dup is not None:
+                        events.append(AddEvent(id=dup[0], memory=dup[1], event="NONE"))
+                    continue
+                seen_hashes.add(digest)
+                row = memory._rows_for(
+                    fact_req, [op.text], vectors[op.text][None, :], [(actor, None)], now
+                )[0]
+                memory._store.insert(tx, [row])
+                events.append(
+                    AddEvent(
+                        id=row.id,
+                        memory=op.text,
+                        event="ADD",
+                        metadata=meta or None,
+                        actor_id=actor,
+                    )
+                )
+                continue
+            assert op.index is not None
+            target = job.existing[op.index]
+            found = conn.execute(
+                "SELECT rid, memory, immutable, status FROM memories WHERE id = ?", (target.id,)
+            ).fetchone()
+            if found is None or found[3] != 0:
+                logger.warning(
+                    "mnemoweave: memory %s changed before the LLM reply was applied", target.id
+                )
+                continue
+            rid, current, immutable = found[0], found[1], bool(found[2])
+            touched.add(op.index)
+            if op.op == "NONE":
+                events.append(AddEvent(id=target.id, memory=current, event="NONE"))
+                continue
+            if immutable:
+                logger.warning("mnemoweave: memory %s is immutable; ignoring %s", target.id, op.op)
+                events.append(AddEvent(id=target.id, memory=current, event="NONE"))
+                continue
+            if op.op == "UPDATE":
+                assert op.text is not None
+                if text_hash(op.text) == text_hash(current):
+                    events.append(AddEvent(id=target.id, memory=current, event="NONE"))
+                    continue
+                memory._store.replace_text(
+                    tx,
+                    rid,
+                    text=op.text,
+                    hash_=text_hash(op.text),
+                    terms=terms_blob(op.text),
+                    vector=vectors[op.text],
+                    now=now,
+                    valid_from=req.observed,
+                    actor_id=actor,
+                )
+                events.append(
+                    AddEvent(
+                        id=target.id,
+                        memory=op.text,
+                        event="UPDATE",
+                        previous_memory=current,
+                        actor_id=actor,
+                    )
+                )
+            else:  # DELETE: retire, keep for history and as_of
+                memory._store.retire(tx, rid, now=now, valid_to=req.observed, actor_id=actor)
+                events.append(AddEvent(id=target.id, memory=current, event="DELETE"))
+    return AddResult(results=events, usage=job.usage)
+
+
+def _actor(req: AddRequest) -> str | None:
+    """The speaker a fact is about: the single named user in the messages, if there is one."""
+    names = {m.name for m in req.messages if m.role == "user" and m.name}
+    return names.pop() if len(names) == 1 else None
+
+
+# -- drivers --------------------------------------------------------------------------------
+def _call_kwargs(call: Call) -> dict[str, Any]:
+    return {"json_schema": call.json_schema} if call.json_schema is not None else {}
+
+
+def run_infer(memory: Memory, req: AddRequest) -> AddResult:
+    """The synchronous pipeline: prepare, one LLM call (plus one repair), apply."""
+    job = prepare(memory, req)
+    llm = memory.llm
+    ops = drive(conversation(job), lambda call: llm.complete(call.messages, **_call_kwargs(call)))
+    return apply(memory, job, ops)
+
+
+async def arun_infer(memory: Memory, req: AddRequest) -> AddResult:
+    """The async pipeline: SQLite and embedding work in threads, the LLM call on the loop."""
+    job = await asyncio.to_thread(prepare, memory, req)
+    llm = memory.llm
+
+    async def acomplete(call: Call) -> Any:
+        return await llm.acomplete(call.messages, **_call_kwargs(call))
+
+    ops = await adrive(conversation(job), acomplete)
+    return await asyncio.to_thread(apply, memory, job, ops)

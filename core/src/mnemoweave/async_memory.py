@@ -1,0 +1,205 @@
+"""``AsyncMemory``: the same API as ``Memory`` with ``async def``, never blocking the event loop.
+
+SQLite, FAISS and local embedding run in worker threads; the LLM call uses ``AsyncOpenAI``.
+Adds for the same scope are serialised (so reconciliation never races with itself); adds for
+different scopes run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import _validate as check
+from ._pipeline import arun_infer
+from .config import MemoryConfig
+from .embed import Embedder
+from .memory import AddHandle, AddRequest, Memory
+from .types import AddResult, BatchResult, HistoryEntry, MemoryItem, MemoryList, SearchResult
+
+
+class AsyncAddHandle:
+    """The pending result of ``await mem.add(..., background=True)``: ``await handle.result()``.
+
+    The add runs on the store's worker threads, so it finishes even if the event loop that
+    started it ends first.
+    """
+
+    def __init__(self, handle: AddHandle) -> None:
+        self._handle = handle
+
+    def done(self) -> bool:
+        return self._handle.done()
+
+    async def result(self) -> AddResult:
+        """Wait for the add and return its result (re-raising its error, if any)."""
+        return await asyncio.wrap_future(self._handle._future)
+
+    def __await__(self) -> Any:
+        return self.result().__await__()
+
+
+class AsyncMemory:
+    """Asynchronous twin of :class:`mnemoweave.Memory` (same arguments, same results)."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        embedder: str | Mapping[str, Any] | Embedder | None = None,
+        llm: Any = None,
+        config: MemoryConfig | Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> None:
+        self._sync = Memory(path, embedder=embedder, llm=llm, config=config, **options)
+
+    @classmethod
+    def wrap(cls, memory: Memory) -> AsyncMemory:
+        """An async front end over an existing ``Memory`` (same store, same lock)."""
+        out = cls.__new__(cls)
+        out._sync = memory
+        return out
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> AsyncMemory:
+        """Build from a mem0-style config dict, like :meth:`Memory.from_config`."""
+        from .config import from_mem0_config
+
+        return cls(config=from_mem0_config(config))
+
+    @property
+    def sync(self) -> Memory:
+        """The synchronous ``Memory`` underneath (shares the store and its lock)."""
+        return self._sync
+
+    @property
+    def path(self) -> Path:
+        return self._sync.path
+
+    @property
+    def config(self) -> MemoryConfig:
+        return self._sync.config
+
+    # -- add ---------------------------------------------------------------------------------
+    async def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool | None = None,
+        timestamp: Any = None,
+        expiration_date: Any = None,
+        immutable: bool = False,
+        memory_type: str | None = None,
+        prompt: str | None = None,
+        categories: Sequence[str] | None = None,
+        background: bool = False,
+        window: bool = True,
+    ) -> AddResult | AsyncAddHandle:
+        """Like :meth:`Memory.add`; ``background=True`` returns an :class:`AsyncAddHandle`."""
+        req = self._sync._plan_add(
+            messages,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            metadata=metadata,
+            infer=infer,
+            timestamp=timestamp,
+            expiration_date=expiration_date,
+            immutable=immutable,
+            memory_type=memory_type,
+            prompt=prompt,
+            categories=categories,
+        )
+        req.window_done = not check.flag(window, "window")
+        if background:
+            return AsyncAddHandle(self._sync._submit(req))
+        return await self._run_add(req)
+
+    async def _run_add(self, req: AddRequest) -> AddResult:
+        if not req.infer:
+            return await asyncio.to_thread(self._sync._add_raw, req)
+        # The same per-scope lock as the sync and background paths, taken without blocking
+        # the loop (and without leaking it if this coroutine is cancelled while waiting).
+        lock = self._sync._scope_lock(req.key)
+        while not lock.acquire(blocking=False):  # noqa: ASYNC110 (a thread lock, not a loop one)
+            await asyncio.sleep(0.005)
+        try:
+            return await arun_infer(self._sync, req)
+        finally:
+            lock.release()
+
+    async def aflush(self) -> None:
+        """Wait until every background add has finished (errors stay on their handles)."""
+        await asyncio.to_thread(self._sync.flush)
+
+    flush = aflush
+
+    # -- everything else runs the sync implementation in a worker thread ---------------------
+    async def search(self, query: str, **kwargs: Any) -> SearchResult:
+        """Like :meth:`Memory.search`."""
+        return await asyncio.to_thread(self._sync.search, query, **kwargs)
+
+    async def get(self, memory_id: str) -> MemoryItem:
+        return await asyncio.to_thread(self._sync.get, memory_id)
+
+    async def get_all(self, **kwargs: Any) -> MemoryList:
+        return await asyncio.to_thread(self._sync.get_all, **kwargs)
+
+    async def count(self, **kwargs: Any) -> int:
+        return await asyncio.to_thread(self._sync.count, **kwargs)
+
+    async def history(self, memory_id: str) -> list[HistoryEntry]:
+        return await asyncio.to_thread(self._sync.history, memory_id)
+
+    async def update(self, memory_id: str, data: str | None = None, **kwargs: Any) -> MemoryItem:
+        return await asyncio.to_thread(self._sync.update, memory_id, data, **kwargs)
+
+    async def delete(self, memory_id: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.delete, memory_id)
+
+    async def delete_all(self, **kwargs: Any) -> dict[str, Any]:
+        return await asyncio.to_thread(self._sync.delete_all, **kwargs)
+
+    async def batch_add(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
+        return await asyncio.to_thread(self._sync.batch_add, records)
+
+    async def batch_update(self, updates: Sequence[Mapping[str, Any]]) -> BatchResult:
+        return await asyncio.to_thread(self._sync.batch_update, updates)
+
+    async def batch_delete(self, memory_ids: Sequence[str]) -> BatchResult:
+        return await asyncio.to_thread(self._sync.batch_delete, memory_ids)
+
+    async def get_messages(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._sync.get_messages, **kwargs)
+
+    async def append_messages(self, messages: Any, **kwargs: Any) -> None:
+        await asyncio.to_thread(self._sync.append_messages, messages, **kwargs)
+
+    async def clear_messages(self, **kwargs: Any) -> int:
+        return await asyncio.to_thread(self._sync.clear_messages, **kwargs)
+
+    async def reset(self) -> None:
+        await asyncio.to_thread(self._sync.reset)
+
+    async def close(self) -> None:
+        """Finish background adds, then save the index and close the store."""
+        await self.aflush()
+        closer = getattr(self._sync.llm, "aclose", None)
+        if callable(closer):
+            await closer()
+        await asyncio.to_thread(self._sync.close)
+
+    async def __aenter__(self) -> AsyncMemory:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"Async{self._sync!r}"

@@ -1,0 +1,142 @@
+"""Configuration of a mnemoweave store, including the translation of mem0-style config dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from ._env import default_home
+from .errors import ConfigurationError
+
+
+
+class MemoryConfig(BaseModel):
+    """Everything ``Memory`` can be told; every field has an offline-safe default.
+
+    ``embedder`` and ``llm`` accept what :func:`mnemoweave.embed.get_embedder` and
+    :meth:`mnemoweave.llm.LLMConfig.from_any` accept (a name, a config dict, or a ready object).
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    path: str | None = None
+    embedder: Any = None
+    llm: Any = None
+    #: Extra guidance appended to the extraction prompt (what to remember, what to skip).
+    custom_instructions: str | None = None
+    #: Replaces the whole extraction system prompt (see ``mnemoweave.llm.prompts``).
+    extraction_prompt: str | None = None
+    #: Existing memories of the scope shown to the LLM when reconciling (top by relevance).
+    reconcile_limit: int = Field(default=10, ge=0, le=200)
+    #: Weight of keyword (BM25) relevance in the fused score; the rest is dense similarity.
+    keyword_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: Raw messages kept per exact scope (user, agent, run) for chat history and recovery.
+    message_window: int = Field(default=200, ge=1, le=100_000)
+    #: "normal": survives process crashes (WAL, synchronous=NORMAL); "full": also power loss.
+    durability: Literal["normal", "full"] = "normal"
+    #: Seconds a writer waits for another process's write lock before failing.
+    busy_timeout: float = Field(default=30.0, gt=0)
+
+    def data_dir(self) -> Path:
+        """The directory holding the store: ``path``, else ``$MNEMOWEAVE_HOME``, else ~/.mnemoweave."""
+        return Path(self.path).expanduser() if self.path else default_home()
+
+
+def build_config(**values: Any) -> MemoryConfig:
+    """Validate keyword options into a :class:`MemoryConfig`, naming any unknown or bad key."""
+    try:
+        return MemoryConfig(**values)
+    except PydanticValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "config"
+            if err["type"] == "extra_forbidden":
+                problems.append(f"unknown option {where!r}")
+            else:
+                problems.append(f"{where}: {err['msg']}")
+        allowed = ", ".join(sorted(MemoryConfig.model_fields))
+        raise ConfigurationError(
+            "invalid mnemoweave config: " + "; ".join(problems) + f" (options: {allowed})"
+        ) from None
+
+
+_MEM0_KEYS = {
+    "llm",
+    "embedder",
+    "vector_store",
+    "history_db_path",
+    "version",
+    "graph_store",
+    "custom_fact_extraction_prompt",
+    "custom_update_memory_prompt",
+    "custom_instructions",
+}
+
+
+def from_mem0_config(config: Mapping[str, Any]) -> MemoryConfig:
+    """Translate a mem0 config dict (llm / embedder / vector_store / history_db_path).
+
+    mnemoweave keeps everything in one directory: it is taken from ``path`` (mnemoweave's own key),
+    else ``vector_store.config.path``, else the folder of ``history_db_path``. Keys mnemoweave
+    does not know are rejected by name rather than ignored.
+    """
+    if not isinstance(config, Mapping):
+        raise ConfigurationError(f"config must be a dict, got {type(config).__name__}")
+    own = set(MemoryConfig.model_fields)
+    unknown = sorted(set(config) - _MEM0_KEYS - own)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown config key(s) {unknown}; mnemoweave accepts mem0's "
+            f"{sorted(_MEM0_KEYS - {'version'})} and its own {sorted(own)}"
+        )
+    values: dict[str, Any] = {k: v for k, v in config.items() if k in own}
+    if config.get("graph_store"):
+        raise ConfigurationError(
+            "graph_store is not supported by mnemoweave; remove it (relations are always [])"
+        )
+    store = config.get("vector_store")
+    if store:
+        if not isinstance(store, Mapping):
+            raise ConfigurationError("vector_store must be a dict like {'provider': 'faiss', ...}")
+        provider = store.get("provider", "faiss")
+        if provider != "faiss":
+            raise ConfigurationError(
+                f"vector_store provider {provider!r} is not supported: mnemoweave keeps its own "
+                "FAISS index next to SQLite; use provider 'faiss' or drop vector_store"
+            )
+        options = store.get("config") or {}
+        extra = sorted(
+            set(options)
+            - {
+                "path",
+                "collection_name",
+                "embedding_model_dims",
+                "distance_strategy",
+                "normalize_L2",
+            }
+        )
+        if extra:
+            raise ConfigurationError(f"unknown vector_store.config key(s) {extra}")
+        if options.get("distance_strategy", "cosine") not in ("cosine", "inner_product"):
+            raise ConfigurationError(
+                "mnemoweave scores by cosine similarity; distance_strategy must be 'cosine'"
+            )
+        if options.get("path") and "path" not in values:
+            values["path"] = str(options["path"])
+    history = config.get("history_db_path")
+    if history and "path" not in values:
+        values["path"] = str(Path(history).expanduser().parent)
+    if config.get("custom_fact_extraction_prompt"):
+        parts = [values.get("custom_instructions"), config["custom_fact_extraction_prompt"]]
+        values["custom_instructions"] = "\n\n".join(p for p in parts if p)
+    if config.get("custom_update_memory_prompt"):
+        parts = [values.get("custom_instructions"), config["custom_update_memory_prompt"]]
+        values["custom_instructions"] = "\n\n".join(p for p in parts if p)
+    for key in ("llm", "embedder"):
+        if key in config:
+            values[key] = config[key]
+    return build_config(**values)

@@ -1,0 +1,17 @@
+"""Talking to the LLM: config, a sync/async client for OpenAI-compatible endpoints, parsing.
+
+* :class:`LLMConfig`: model, endpoint, key, timeout, retries, response-format negotiation;
+  :meth:`LLMConfig.from_any` also reads mem0's ``{"provider": ..., "config": ...}`` shape.
+* :class:`LLMClient`: ``complete`` / ``acomplete`` return an :class:`LLMReply` (text, token
+  usage, wall time, attempts) or raise :class:`~mnemoweave.errors.LLMError`.
+* :func:`extract_json`: the JSON value in a reply wrapped in fences, prose or ``<think>``.
+* ``mnemoweave.llm.prompts``: the prompts the ``infer`` pipeline sends.
+"""
+
+from __future__ import annotations
+
+from ._client import LLMClient, LLMReply
+from ._config import LOCAL_API_KEY, LLMConfig, is_local_url
+from ._parse import extract_json
+
+__all__ = ["LOCAL_API_KEY", "LLMClient", "LLMConfig", "LLMReply", "extract_json", "is_local_url"]

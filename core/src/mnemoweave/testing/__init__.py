@@ -1,0 +1,42 @@
+"""Test doubles mnemoweave ships for its own tests and for yours.
+
+* :class:`ScriptedOpenAIServer`: a real OpenAI-compatible HTTP server on 127.0.0.1 that
+  answers chat completions from a script (replies, :class:`Fault` values, or a handler),
+  embeddings with deterministic vectors, and records every request with token counts.
+* :func:`count_tokens` / :func:`count_prompt_tokens`: the one token-count approximation
+  used by the server's ``usage`` fields and by mnemoweave's benchmarks.
+* :class:`HashEmbedder`: a deterministic, model-free embedder.
+* :class:`NetworkGuard`: refuses and records every non-loopback connection (``python -m
+  mnemoweave.testing.no_network SCRIPT`` runs a script under it).
+* ``mnemoweave.testing.pytest_plugin``: a ``scripted_openai_server`` fixture.
+
+See ``docs/testing.md`` for recipes.
+"""
+
+from __future__ import annotations
+
+from mnemoweave.embed import HashEmbedder
+
+from ._faults import Fault
+from ._network import NetworkGuard
+from ._records import RecordedRequest
+from ._replies import ChatReply, Reply, fenced, prose_wrapped, with_think
+from ._server import ChatHandler, EmbeddingHandler, ScriptedOpenAIServer
+from ._tokens import count_prompt_tokens, count_tokens
+
+__all__ = [
+    "ChatHandler",
+    "ChatReply",
+    "EmbeddingHandler",
+    "Fault",
+    "HashEmbedder",
+    "NetworkGuard",
+    "RecordedRequest",
+    "Reply",
+    "ScriptedOpenAIServer",
+    "count_prompt_tokens",
+    "count_tokens",
+    "fenced",
+    "prose_wrapped",
+    "with_think",
+]

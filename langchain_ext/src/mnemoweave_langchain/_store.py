@@ -1,0 +1,408 @@
+"""``MnemoweaveStore``: a LangGraph ``BaseStore`` whose items are mnemoweave memories.
+
+Each item is one raw memory: its text is what the ``index`` config selects from the value
+(the whole value as JSON by default), so ``search(..., query=...)`` is mnemoweave's hybrid
+search; the namespace, key and the value itself live in the memory's metadata, so ``get``
+returns exactly what was put. Namespaces map onto mnemoweave scopes by the rule in
+:mod:`._namespaces`. Like LangGraph's own stores, a batch runs its reads before its writes
+and the last write to a (namespace, key) wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    Item,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    get_text_at_path,
+    tokenize_path,
+)
+
+from mnemoweave import AsyncMemory, ConfigurationError, Memory, MemoryItem, ValidationError
+
+from ._filters import Predicate, split_filter
+from ._namespaces import (
+    INDEXED,
+    KEY,
+    NamespaceScopes,
+    check_namespace,
+    is_store_item,
+    item_filter,
+    item_metadata,
+    label_filter,
+    namespace_of,
+    value_of,
+)
+
+_PAGE = 500  # rows fetched per get_all call when Python has to see every candidate
+_MAX_LIMIT = 100_000  # mnemoweave's largest page
+
+
+class MnemoweaveStore(BaseStore):
+    """A LangGraph store on a mnemoweave ``Memory``: ``StateGraph(...).compile(store=...)``.
+
+    ``index={"fields": [...]}`` picks the value fields whose text is embedded and searched
+    (default ``["$"]``: the whole value as JSON); embedding is the Memory's own embedder, so
+    ``embed`` is not accepted. ``agent_id`` names the mnemoweave agent that owns the store's
+    items; ``users_root`` is the first namespace label whose second label is a mnemoweave
+    ``user_id`` (``("users", "alice", ...)`` -> ``user_id="alice"``). TTLs are not supported.
+    """
+
+    supports_ttl = False
+
+    def __init__(
+        self,
+        memory: Memory | AsyncMemory,
+        *,
+        index: IndexConfig | None = None,
+        agent_id: str = "langgraph",
+        users_root: str | None = "users",
+    ) -> None:
+        if isinstance(memory, AsyncMemory):
+            memory = memory.sync
+        if not isinstance(memory, Memory):
+            raise ValidationError(
+                f"MnemoweaveStore needs a mnemoweave Memory or AsyncMemory, got {type(memory).__name__}"
+            )
+        self.memory = memory
+        self.scopes = NamespaceScopes(agent_id, users_root)
+        self.index_config, self._fields = _index_fields(index, memory)
+        self._write_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MnemoweaveStore(path={str(self.memory.path)!r}, agent_id={self.scopes.agent_id!r})"
+
+    # -- mapping helpers (public so apps can line up other adapters with the store) ---------
+    def scope_for(self, namespace: Sequence[str]) -> dict[str, Any]:
+        """The mnemoweave scope (``agent_id`` and ``user_id``) items of ``namespace`` live in."""
+        return self.scopes.item_scope(check_namespace(namespace, allow_empty=False))
+
+    def namespace_for(self, user_id: str) -> tuple[str, ...]:
+        """The namespace prefix whose items carry mnemoweave ``user_id`` (inverse of the rule)."""
+        return self.scopes.tenant(user_id)
+
+    # -- BaseStore -------------------------------------------------------------------------
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run ``ops``: reads first (in order), then the puts (last write per key wins)."""
+        ops = list(ops)
+        results: list[Result] = [None] * len(ops)
+        puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
+        for i, op in enumerate(ops):
+            if isinstance(op, GetOp):
+                results[i] = self._get(op)
+            elif isinstance(op, SearchOp):
+                results[i] = self._search(op)
+            elif isinstance(op, ListNamespacesOp):
+                results[i] = self._list_namespaces(op)
+            elif isinstance(op, PutOp):
+                namespace = check_namespace(op.namespace, allow_empty=False)
+                puts[(namespace, _check_key(op.key))] = op
+            else:
+                raise ValidationError(f"unknown store operation {type(op).__name__}")
+        if puts:
+            self._apply(puts)
+        return results
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        """Async twin of :meth:`batch` (SQLite and embedding work run in a worker thread)."""
+        return await asyncio.to_thread(self.batch, list(ops))
+
+    # -- reads -----------------------------------------------------------------------------
+    def _rows(self, namespace: tuple[str, ...], key: str) -> list[MemoryItem]:
+        """The rows of one item, newest first (more than one only after a cross-process race)."""
+        found = self.memory.get_all(
+            **self.scopes.item_scope(namespace), filters=item_filter(namespace, key), limit=100
+        )
+        return found.results
+
+    def _get(self, op: GetOp) -> Item | None:
+        namespace = check_namespace(op.namespace, allow_empty=False)
+        rows = self._rows(namespace, _check_key(op.key))
+        return _item(rows[0], Item) if rows else None
+
+    def _search(self, op: SearchOp) -> list[SearchItem]:
+        prefix = check_namespace(op.namespace_prefix, allow_empty=True)
+        limit, offset = _window(op.limit, op.offset)
+        if limit == 0:
+            return []
+        scope = self.scopes.scope(prefix)
+        pushed, residual = split_filter(op.filter)
+        base = {KEY: "*", **label_filter(prefix)}  # "*": only items a store wrote
+        query = op.query.strip() if isinstance(op.query, str) else ""
+        if not query:
+            listed = self._listing(scope, _and(base, pushed), residual, offset, limit)
+            return [_item(row, SearchItem) for row in listed]
+        ranked = self._ranked(
+            query, scope, _and({**base, INDEXED: True}, pushed), residual, offset + limit
+        )
+        page = [_item(row, SearchItem, score=row.score) for row in ranked[offset : offset + limit]]
+        if len(page) < limit and len(ranked) < offset + limit:
+            # Items put with index=False (or no text at the indexed paths) follow, unscored.
+            rest = self._listing(
+                scope,
+                _and({**base, INDEXED: False}, pushed),
+                residual,
+                max(0, offset - len(ranked)),
+                limit - len(page),
+            )
+            page.extend(_item(row, SearchItem) for row in rest)
+        return page
+
+    def _ranked(
+        self,
+        query: str,
+        scope: dict[str, Any],
+        filters: dict[str, Any],
+        residual: Predicate | None,
+        wanted: int,
+    ) -> list[MemoryItem]:
+        """Indexed candidates best first: ``wanted`` of them, or all when fewer match."""
+        if residual is None:
+            size = min(wanted, _MAX_LIMIT)
+        else:  # Python decides part of the filter: rank every candidate, then filter
+            size = max(
+                1, min(self.memory.get_all(**scope, filters=filters, limit=1).total, _MAX_LIMIT)
+            )
+        rows = self.memory.search(query, **scope, filters=filters, limit=size).results
+        return _unique(
+            r for r in rows if is_store_item(r) and (residual is None or residual(value_of(r)))
+        )
+
+    def _listing(
+        self,
+        scope: dict[str, Any],
+        filters: dict[str, Any],
+        residual: Predicate | None,
+        offset: int,
+        limit: int,
+    ) -> list[MemoryItem]:
+        """Matching items newest first, ``[offset:offset + limit]``."""
+        if residual is None:
+            size = min(limit, _MAX_LIMIT)
+            rows = self.memory.get_all(**scope, filters=filters, limit=size, offset=offset)
+            return _unique(r for r in rows.results if is_store_item(r))
+        out: list[MemoryItem] = []
+        for row in _unique(self._scan(scope, filters)):
+            if residual(value_of(row)):
+                out.append(row)
+                if len(out) >= offset + limit:
+                    break
+        return out[offset:]
+
+    def _scan(self, scope: dict[str, Any], filters: dict[str, Any]) -> Iterator[MemoryItem]:
+        """Every matching store item, newest first, a page at a time."""
+        offset = 0
+        while True:
+            page = self.memory.get_all(**scope, filters=filters, limit=_PAGE, offset=offset)
+            yield from (r for r in page.results if is_store_item(r))
+            offset += _PAGE
+            if offset >= page.total or not page.results:
+                return
+
+    def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+        limit, offset = _window(op.limit, op.offset)
+        conditions = list(op.match_conditions or ())
+        for condition in conditions:
+            if condition.match_type not in ("prefix", "suffix"):
+                raise ValidationError(f"unknown match_type {condition.match_type!r}")
+            check_namespace(condition.path, allow_empty=True)
+        if op.max_depth is not None and (
+            isinstance(op.max_depth, bool) or not isinstance(op.max_depth, int) or op.max_depth < 1
+        ):
+            raise ValidationError(f"max_depth must be a positive int or None, got {op.max_depth!r}")
+        fixed = _fixed_prefix(conditions)
+        scope = self.scopes.scope(fixed)
+        filters = {KEY: "*", **label_filter(_prefix_labels(conditions))}
+        found: set[tuple[str, ...]] = set()
+        for row in self._scan(scope, filters):
+            namespace = namespace_of(row)
+            if all(_namespace_matches(c, namespace) for c in conditions):
+                found.add(namespace if op.max_depth is None else namespace[: op.max_depth])
+        return sorted(found)[offset : offset + limit]
+
+    # -- writes ----------------------------------------------------------------------------
+    def _apply(self, puts: dict[tuple[tuple[str, ...], str], PutOp]) -> None:
+        """Insert new items, update changed ones in place (history kept), erase deletions."""
+        prepared = []
+        for (namespace, key), op in puts.items():
+            if op.ttl is not None:
+                raise NotImplementedError(
+                    "MnemoweaveStore does not support TTLs; put without ttl (or ttl=None)"
+                )
+            prepared.append((namespace, key, None if op.value is None else self._record(op)))
+        with self._write_lock:
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            erase: list[str] = []
+            for namespace, key, record in prepared:
+                rows = self._rows(namespace, key)
+                if record is None:
+                    erase.extend(row.id for row in rows)
+                elif rows:
+                    updates.append({"memory_id": rows[0].id, **record})
+                    erase.extend(row.id for row in rows[1:])  # heal a cross-process duplicate
+                else:
+                    inserts.append({**self.scopes.item_scope(namespace), **record})
+            if updates:
+                self.memory.batch_update(updates)
+            if inserts:
+                self.memory.batch_add(inserts)
+            if erase:
+                self.memory.batch_delete(erase)
+
+    def _record(self, op: PutOp) -> dict[str, Any]:
+        """The memory text and metadata for a put (validated before anything is written)."""
+        value = op.value
+        if not isinstance(value, Mapping):
+            raise ValidationError(f"store values are dicts, got {type(value).__name__}")
+        for field in value:
+            if not isinstance(field, str):
+                raise ValidationError(f"store value keys must be strings, got {field!r}")
+        try:
+            whole = json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"store values must be JSON-serialisable: {exc}") from exc
+        text = ""
+        if op.index is not False:
+            paths = self._fields if op.index is None else _tokenize(op.index)
+            text = "\n".join(
+                t for path in paths for t in get_text_at_path(value, path) if t.strip()
+            )
+        namespace = tuple(op.namespace)
+        meta = item_metadata(namespace, op.key, value, indexed=bool(text))
+        return {"text": text or whole, "metadata": meta}
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _index_fields(index: Any, memory: Memory) -> tuple[dict[str, Any] | None, list[Any]]:
+    """Validate the ``index`` config; returns it and the tokenized field paths."""
+    if index is None:
+        return None, ["$"]
+    if not isinstance(index, Mapping):
+        raise ConfigurationError(f"index must be a dict like {{'fields': ['text']}}, got {index!r}")
+    unknown = set(index) - {"fields", "dims", "embed"}
+    if unknown:
+        raise ConfigurationError(f"unsupported index options {sorted(unknown)}; use 'fields'")
+    if index.get("embed") is not None:
+        raise ConfigurationError(
+            "MnemoweaveStore embeds with the Memory's embedder: configure it with "
+            "Memory(embedder=...) and pass only index={'fields': [...]}"
+        )
+    dims = index.get("dims")
+    known = _embedder_dim(memory)
+    if dims is not None and known and dims != known:
+        raise ConfigurationError(
+            f"index dims={dims} but the Memory's embedder makes {known}-d vectors"
+        )
+    fields = index.get("fields") or ["$"]
+    return dict(index), _tokenize(fields)
+
+
+def _embedder_dim(memory: Memory) -> int | None:
+    try:
+        return int(memory.embedder.dim)
+    except Exception:  # remote embedders learn their size on first use
+        return None
+
+
+def _tokenize(fields: Any) -> list[Any]:
+    if isinstance(fields, str) or not isinstance(fields, Sequence) or not fields:
+        raise ValidationError(f"index fields must be a non-empty list of paths, got {fields!r}")
+    out: list[Any] = []
+    for path in fields:
+        if not isinstance(path, str) or not path:
+            raise ValidationError(f"index field paths must be non-empty strings, got {path!r}")
+        out.append(path if path == "$" else tokenize_path(path))
+    return out
+
+
+def _check_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise ValidationError(f"store keys are strings, got {type(key).__name__}")
+    return key
+
+
+def _window(limit: Any, offset: Any) -> tuple[int, int]:
+    for name, value in (("limit", limit), ("offset", offset)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(f"{name} must be an int >= 0, got {value!r}")
+    return limit, offset
+
+
+def _and(base: dict[str, Any], pushed: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**base, "AND": pushed} if pushed else base
+
+
+def _unique(rows: Iterable[MemoryItem]) -> list[MemoryItem]:
+    """Rows with one per (namespace, key): the first seen, i.e. the best or newest."""
+    seen: set[tuple[tuple[str, ...], str]] = set()
+    out = []
+    for row in rows:
+        ident = (namespace_of(row), row.metadata[KEY])
+        if ident not in seen:
+            seen.add(ident)
+            out.append(row)
+    return out
+
+
+def _item(row: MemoryItem, cls: Callable[..., Any], **extra: Any) -> Any:
+    return cls(
+        namespace=namespace_of(row),
+        key=row.metadata[KEY],
+        value=value_of(row),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        **extra,
+    )
+
+
+def _fixed_prefix(conditions: list[MatchCondition]) -> tuple[str, ...]:
+    """The wildcard-free leading labels every listed namespace must start with."""
+    best: tuple[str, ...] = ()
+    for condition in conditions:
+        if condition.match_type == "prefix":
+            labels = []
+            for label in condition.path:
+                if label == "*":
+                    break
+                labels.append(label)
+            best = max(best, tuple(labels), key=len)
+    return best
+
+
+def _prefix_labels(conditions: list[MatchCondition]) -> list[str | None]:
+    """Per-position labels fixed by prefix conditions (``None`` where a wildcard sits)."""
+    labels: list[str | None] = []
+    for condition in conditions:
+        if condition.match_type != "prefix":
+            continue
+        for i, label in enumerate(condition.path):
+            if i == len(labels):
+                labels.append(None)
+            if label != "*":
+                labels[i] = label
+    return labels
+
+
+def _namespace_matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
+    path = tuple(condition.path)
+    if not path:
+        return True
+    if len(namespace) < len(path):
+        return False
+    part = namespace[: len(path)] if condition.match_type == "prefix" else namespace[-len(path) :]
+    return all(p == "*" or p == label for p, label in zip(path, part))
