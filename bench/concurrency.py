@@ -209,7 +209,9 @@ def run_system(system: str, work: Path, per: int) -> list[list[Any]]:
     for label, path, users in phases:
         threaded = label.startswith("4 threads")
         if system == "mnemoweave":
-            res = mnemoweave_threads(path, 4, per) if threaded else mnemoweave_processes(path, 2, per)
+            res = (
+                mnemoweave_threads(path, 4, per) if threaded else mnemoweave_processes(path, 2, per)
+            )
             lost = mnemoweave_lost(path, res["ids"])
         else:
             res = mem0_threads(path, 4, per) if threaded else mem0_processes(path, 2, per)

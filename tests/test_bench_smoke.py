@@ -128,7 +128,13 @@ def test_scale_quick(tmp_path: Path) -> None:
 def test_locomo_quick(tmp_path: Path) -> None:
     data = tiny_locomo(tmp_path / "tiny.json")
     out = run_bench(
-        tmp_path, "locomo", "--quick", "--data", str(data), "--systems", "mnemoweave,mnemoweave-dense"
+        tmp_path,
+        "locomo",
+        "--quick",
+        "--data",
+        str(data),
+        "--systems",
+        "mnemoweave,mnemoweave-dense",
     )
     assert "Unresolvable evidence ids: 1" in out
     result = figures(tmp_path, "locomo-quick")["systems"]["mnemoweave (dated)"]

@@ -1,4 +1,4 @@
-"""Code written for mem0 (its README and docs examples) runs on mnemoweave by changing the import."""
+"""Code written for mem0 (its README and docs examples) runs here by changing the import."""
 
 from __future__ import annotations
 

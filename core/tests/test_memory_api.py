@@ -290,7 +290,9 @@ def test_inputs_are_not_mutated(mem: Memory) -> None:
     assert (repr(msgs), repr(meta)) == snapshot
 
 
-def test_default_memory_uses_mnemoweave_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_memory_uses_mnemoweave_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MNEMOWEAVE_HOME", str(tmp_path / "home"))
     with Memory(embedder="hash") as mem:
         assert mem.path == tmp_path / "home"

@@ -189,7 +189,9 @@ def test_unknown_vectors_are_scored_by_exact_cosine(storage: MnemoweaveStorage) 
         fresh.search([0.5, 0.5, 0.5], limit=2)
 
 
-def test_update_keeps_the_id_and_mnemoweave_history(storage: MnemoweaveStorage, store: Memory) -> None:
+def test_update_keeps_the_id_and_mnemoweave_history(
+    storage: MnemoweaveStorage, store: Memory
+) -> None:
     record = rec("Lives in Lisbon", "/crew/a", importance=0.4)
     storage.save([record])
     changed = record.model_copy(update={"content": "Lives in Porto", "importance": 0.7})

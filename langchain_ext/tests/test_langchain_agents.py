@@ -290,7 +290,9 @@ def test_middleware_scope_comes_from_the_run_context(memory: Memory) -> None:
     agent = create_agent(
         model,
         tools=[],
-        middleware=[MnemoweaveMiddleware(MemoryBinding(memory, user_id="default"), background=False)],
+        middleware=[
+            MnemoweaveMiddleware(MemoryBinding(memory, user_id="default"), background=False)
+        ],
         context_schema=UserContext,
     )
     agent.invoke(
@@ -309,7 +311,9 @@ def test_middleware_without_memories_adds_nothing(memory: Memory) -> None:
         model,
         tools=[],
         middleware=[
-            MnemoweaveMiddleware(MemoryBinding(memory, user_id="ann"), recall=False, background=False)
+            MnemoweaveMiddleware(
+                MemoryBinding(memory, user_id="ann"), recall=False, background=False
+            )
         ],
     )
     memory.add("Ann likes tea", user_id="ann", infer=False)

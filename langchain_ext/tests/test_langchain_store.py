@@ -728,7 +728,9 @@ def test_a_second_directory_handle_sees_writes(tmp_path: Path) -> None:
     second = Memory(tmp_path / "shared", embedder="hash")
     try:
         MnemoweaveStore(first).put(("users", "zoe"), "k", {"text": "written by one"})
-        assert MnemoweaveStore(second).get(("users", "zoe"), "k").value == {"text": "written by one"}
+        assert MnemoweaveStore(second).get(("users", "zoe"), "k").value == {
+            "text": "written by one"
+        }
     finally:
         first.close()
         second.close()

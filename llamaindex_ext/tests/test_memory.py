@@ -481,7 +481,9 @@ def test_session_id_and_run_id_are_exclusive(store: Memory) -> None:
 
 
 def test_remember_replies_stores_assistant_replies_too(store: Memory) -> None:
-    mem = MnemoweaveMemory.from_memory(store, user_id="ada", remember_replies=True, background=False)
+    mem = MnemoweaveMemory.from_memory(
+        store, user_id="ada", remember_replies=True, background=False
+    )
     mem.put_messages([msg(USER, "I collect stamps"), msg(ASSISTANT, "Stamps are great")])
     assert memories(store) == ["I collect stamps", "Stamps are great"]
     assert window(store) == [("user", "I collect stamps"), ("assistant", "Stamps are great")]

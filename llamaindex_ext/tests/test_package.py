@@ -17,7 +17,11 @@ PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
 def test_public_api_is_pinned_and_sorted() -> None:
-    assert mnemoweave_llamaindex.__all__ == ["MnemoweaveMemory", "MnemoweaveMemoryBlock", "__version__"]
+    assert mnemoweave_llamaindex.__all__ == [
+        "MnemoweaveMemory",
+        "MnemoweaveMemoryBlock",
+        "__version__",
+    ]
     assert mnemoweave_llamaindex.__all__ == sorted(mnemoweave_llamaindex.__all__)
     for name in mnemoweave_llamaindex.__all__:
         assert hasattr(mnemoweave_llamaindex, name)

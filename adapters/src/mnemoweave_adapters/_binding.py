@@ -46,7 +46,8 @@ class MemoryBinding:
             self._sync = memory
         else:
             raise ValidationError(
-                f"MemoryBinding needs a mnemoweave Memory or AsyncMemory, got {type(memory).__name__}"
+                "MemoryBinding needs a mnemoweave Memory or AsyncMemory, "
+                f"got {type(memory).__name__}"
             )
         scope = {k: v for k, v in zip(_SCOPE_KEYS, (user_id, agent_id, run_id)) if v is not None}
         for key, value in scope.items():

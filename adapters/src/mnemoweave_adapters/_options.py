@@ -18,7 +18,9 @@ from ._binding import MemoryBinding
 
 ROLES = frozenset({"user", "assistant", "system", "tool"})
 
-StoreLike = mnemoweave.Memory | mnemoweave.AsyncMemory | MemoryBinding | str | os.PathLike[str] | None
+StoreLike = (
+    mnemoweave.Memory | mnemoweave.AsyncMemory | MemoryBinding | str | os.PathLike[str] | None
+)
 """A store directory (``None``: the default home), an open store, or a ``MemoryBinding``."""
 
 

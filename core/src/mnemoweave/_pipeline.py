@@ -178,7 +178,9 @@ def _op(job: Job, raw: Any) -> Op | None:
     if isinstance(index, str) and index.strip().isdigit():
         index = int(index.strip())
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(job.existing):
-        logger.warning("mnemoweave: ignoring %s for id %r, which the LLM was not shown", name, index)
+        logger.warning(
+            "mnemoweave: ignoring %s for id %r, which the LLM was not shown", name, index
+        )
         return None
     if name == "UPDATE" and (not text or not text.strip()):
         raise ValueError("an UPDATE operation has no text")

@@ -13,7 +13,6 @@ from ._env import default_home
 from .errors import ConfigurationError
 
 
-
 class MemoryConfig(BaseModel):
     """Everything ``Memory`` can be told; every field has an offline-safe default.
 
@@ -42,7 +41,7 @@ class MemoryConfig(BaseModel):
     busy_timeout: float = Field(default=30.0, gt=0)
 
     def data_dir(self) -> Path:
-        """The directory holding the store: ``path``, else ``$MNEMOWEAVE_HOME``, else ~/.mnemoweave."""
+        """The store directory: ``path``, else ``$MNEMOWEAVE_HOME``, else ``~/.mnemoweave``."""
         return Path(self.path).expanduser() if self.path else default_home()
 
 

@@ -104,7 +104,8 @@ def mnemoweave_tools(
     source = held if isinstance(held, MemoryBinding) else memory
     if not isinstance(source, Memory | AsyncMemory | MemoryBinding):
         raise ValidationError(
-            "mnemoweave_tools needs a mnemoweave Memory, a MemoryBinding or a MnemoweaveCrewMemory, "
+            "mnemoweave_tools needs a mnemoweave Memory, a MemoryBinding or a "
+            "MnemoweaveCrewMemory, "
             f"got {type(memory).__name__}"
         )
     binding = bind_store(source, user_id=user_id, agent_id=agent_id, run_id=run_id).binding

