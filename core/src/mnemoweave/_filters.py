@@ -5,22 +5,37 @@ take a list of filters and ``NOT`` a filter (or list, negating their AND). A key
 (scope ids, ``categories``, timestamps, ``memory``...), ``metadata`` (a nested dict of metadata
 keys), or otherwise a metadata key. A value is a scalar (equality), ``"*"`` (the field is set),
 or a dict of operators: ``eq ne gt gte lt lte in nin contains icontains``.
+
+Every compiled condition is two-valued (never SQL NULL), so ``NOT`` is an exact negation, and
+``ne`` / ``nin`` are exactly ``NOT eq`` / ``NOT in``. Comparisons are typed: a string matches
+only strings, a number only numbers, ``True`` only ``true``. ``None`` matches a stored null or an
+absent key; ``"*"`` matches any stored value, null included. Filters are bounded
+(:data:`MAX_NESTING`, :data:`MAX_CONDITIONS`, :data:`MAX_VALUES`) and AND/OR chains compile to
+balanced trees, so SQLite's expression-depth limit is never reached.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from ._time import to_epoch
+from ._values import INT_MAX, INT_MIN, json_value
+from ._values import clean as _clean
 from .errors import ValidationError
 
 OPERATORS = ("contains", "eq", "gt", "gte", "icontains", "in", "lt", "lte", "ne", "nin")
 LOGICAL = ("AND", "NOT", "OR")
 SCOPE_KEYS = ("user_id", "agent_id", "run_id")
-
+#: How deeply AND / OR / NOT may nest.
+MAX_NESTING = 32
+#: How many field conditions one filter may hold (``{"k": 1}`` is one).
+MAX_CONDITIONS = 1_000
+#: How many values one filter may compare against in all (``in`` lists count each item).
+MAX_VALUES = 20_000
 _TEXT_COLUMNS = {
     "user_id": "m.user_id",
     "agent_id": "m.agent_id",
@@ -42,42 +57,98 @@ _TIME_COLUMNS = {
     "expired_at": "m.expired_at",
     "expiration_date": "m.expires_at",
 }
-_COMPARE = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+_ORDER = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+_NUMBER = "('integer', 'real')"
+_CONTAINER = "('array', 'object')"
+
+
+def canonical_json(text: Any) -> str | None:
+    """JSON text rewritten canonically (sorted keys, compact, integral floats as ints).
+
+    Registered in SQLite as ``mw_json`` so a stored list or object equals a filter value
+    regardless of key order or spelling.
+    """
+    if text is None:
+        return None
+    try:
+        return _canonical(json.loads(text))
+    except (TypeError, ValueError):
+        return None
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(_normal(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _normal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normal(v) for v in value]
+    return value
+
+
+class _Field:
+    """How SQL reads one metadata key: its value, its JSON type ('' when absent), its items."""
+
+    __slots__ = ("each", "kind", "value")
+
+    def __init__(self, key: str) -> None:
+        if any(ch in key for ch in '"\\') or any(ord(ch) < 0x20 for ch in key):
+            # JSON escapes these characters, so a path label cannot name the key; json_each
+            # hands out decoded keys.
+            lit = "'" + key.replace("'", "''") + "'"
+            self.value = f"(SELECT value FROM json_each(m.metadata) WHERE key = {lit})"
+            self.kind = f"coalesce((SELECT type FROM json_each(m.metadata) WHERE key = {lit}), '')"
+            self.each = f"json_each({self.value})"
+        else:
+            path = "'$.\"" + key.replace("'", "''") + "\"'"  # a SQL literal, so it can repeat
+            self.value = f"json_extract(m.metadata, {path})"
+            self.kind = f"coalesce(json_type(m.metadata, {path}), '')"
+            self.each = f"json_each(m.metadata, {path})"
 
 
 class _Compiler:
     def __init__(self) -> None:
         self.params: list[Any] = []
+        self.conditions = 0
 
     def bind(self, value: Any) -> str:
+        if len(self.params) >= MAX_VALUES:
+            raise ValidationError(
+                f"filters compare against more than {MAX_VALUES} values; split the query"
+            )
         self.params.append(value)
         return "?"
 
     # -- structure -----------------------------------------------------------------------
-    def node(self, flt: Any, where: str) -> str:
+    def node(self, flt: Any, where: str, depth: int) -> str:
         if not isinstance(flt, Mapping):
             raise ValidationError(f"filter at {where} must be a dict, got {type(flt).__name__}")
-        parts = [self.entry(key, value, f"{where}.{key}") for key, value in flt.items()]
-        return "(" + " AND ".join(parts) + ")" if parts else "1"
+        if depth > MAX_NESTING:
+            raise ValidationError(f"filters nest deeper than {MAX_NESTING} levels (at {where})")
+        parts = [self.entry(key, value, f"{where}.{key}", depth) for key, value in flt.items()]
+        return _join(parts, "AND") if parts else "1"
 
-    def entry(self, key: Any, value: Any, where: str) -> str:
-        if not isinstance(key, str) or not key:
-            raise ValidationError(f"filter keys must be non-empty strings (at {where})")
+    def entry(self, key: Any, value: Any, where: str, depth: int) -> str:
+        if not isinstance(key, str):
+            raise ValidationError(f"filter keys must be strings (at {where})")
         if key in ("AND", "OR"):
-            if not isinstance(value, Sequence) or isinstance(value, str | bytes) or not value:
-                raise ValidationError(f"{key} at {where} takes a non-empty list of filters")
-            joiner = f" {key} "
-            return (
-                "(" + joiner.join(self.node(v, f"{where}[{i}]") for i, v in enumerate(value)) + ")"
-            )
+            items = self.filter_list(value, key, where)
+            same = _one_key_equalities(value) if key == "OR" else None
+            if same is not None:  # {"OR": [{"k": 1}, {"k": 2}, ...]} is {"k": {"in": [1, 2]}}
+                return self.entry(same[0], {"in": same[1]}, where, depth)
+            return _join([self.node(v, f"{where}[{i}]", depth + 1) for i, v in items], key)
         if key == "NOT":
             if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-                if not value:
-                    raise ValidationError(f"NOT at {where} takes a filter or a non-empty list")
-                inner = " AND ".join(self.node(v, f"{where}[{i}]") for i, v in enumerate(value))
-            else:
-                inner = self.node(value, where)
-            return f"(NOT ({inner}))"
+                parts = [
+                    self.node(v, f"{where}[{i}]", depth + 1)
+                    for i, v in self.filter_list(value, key, where)
+                ]
+                return f"(NOT {_join(parts, 'AND')})"
+            return f"(NOT {self.node(value, where, depth + 1)})"
         if key.upper() in LOGICAL:
             raise ValidationError(f"logical operator {key!r} must be upper case: {list(LOGICAL)}")
         if key == "metadata":
@@ -85,23 +156,33 @@ class _Compiler:
                 raise ValidationError(
                     f"'metadata' filter at {where} must be a dict of metadata keys"
                 )
-            if not value:
-                return "1"
-            return (
-                "("
-                + " AND ".join(
-                    self.field("metadata", k, v, f"{where}.{k}") for k, v in value.items()
-                )
-                + ")"
-            )
+            parts = [self.field("metadata", k, v, f"{where}.{k}") for k, v in value.items()]
+            return _join(parts, "AND") if parts else "1"
         if key in _TEXT_COLUMNS or key in _TIME_COLUMNS or key in ("categories", "immutable"):
             return self.field("column", key, value, where)
         return self.field("metadata", key, value, where)
 
+    @staticmethod
+    def filter_list(value: Any, key: str, where: str) -> list[tuple[int, Any]]:
+        if not isinstance(value, Sequence) or isinstance(value, str | bytes) or not value:
+            raise ValidationError(f"{key} at {where} takes a non-empty list of filters")
+        return list(enumerate(value))
+
     # -- one field -----------------------------------------------------------------------
-    def field(self, kind: str, key: str, value: Any, where: str) -> str:
-        conditions = self.operators(value, where)
-        return " AND ".join(self.condition(kind, key, op, arg, where) for op, arg in conditions)
+    def field(self, kind: str, key: Any, value: Any, where: str) -> str:
+        if not isinstance(key, str):
+            raise ValidationError(f"metadata keys in filters must be strings (at {where})")
+        _clean(key, f"filter key at {where}")
+        parts = []
+        for op, arg in self.operators(value, where):
+            self.conditions += 1
+            if self.conditions > MAX_CONDITIONS:
+                raise ValidationError(
+                    f"filters hold more than {MAX_CONDITIONS} conditions; "
+                    "use 'in' with a list of values instead of many equalities"
+                )
+            parts.append(self.condition(kind, key, op, arg, where))
+        return _join(parts, "AND")
 
     @staticmethod
     def operators(value: Any, where: str) -> list[tuple[str, Any]]:
@@ -114,102 +195,160 @@ class _Compiler:
                     f"unknown filter operator {unknown[0]!r} at {where}; allowed: {list(OPERATORS)}"
                 )
             return list(value.items())
-        if value == "*":
+        if isinstance(value, str) and value == "*":
             return [("exists", None)]
         return [("eq", value)]
 
     def condition(self, kind: str, key: str, op: str, arg: Any, where: str) -> str:
+        negate = op in ("ne", "nin")
+        base = {"ne": "eq", "nin": "in"}.get(op, op)
         if kind == "metadata":
-            if '"' in key or "\\" in key:
-                raise ValidationError(f"metadata key {key!r} may not contain quotes or backslashes")
-            path = "'$.\"" + key.replace("'", "''") + "\"'"  # a SQL literal, so it can repeat
-            return self.metadata_condition(path, op, arg, where)
-        if key == "categories":
-            return self.list_condition("m.categories", "'$'", op, arg, where)
-        if key == "immutable":
-            if op not in ("eq", "ne", "exists") or not isinstance(arg, bool | None):
-                raise ValidationError(f"'immutable' filter at {where} takes eq/ne with True/False")
-            return (
-                "1" if op == "exists" else f"m.immutable {_COMPARE[op]} {self.bind(int(bool(arg)))}"
-            )
-        if key in _TIME_COLUMNS:
-            return self.time_condition(_TIME_COLUMNS[key], op, arg, where)
-        return self.scalar_condition(_TEXT_COLUMNS[key], op, arg, where, text_only=True)
+            sql = self.metadata_condition(_Field(key), base, arg, where)
+        elif key == "categories":
+            sql = self.list_condition("json_each(m.categories)", base, arg, where)
+        elif key == "immutable":
+            if base != "eq" or not isinstance(arg, bool):
+                raise ValidationError(
+                    f"'immutable' filter at {where} takes True/False (or eq/ne with them)"
+                )
+            sql = f"m.immutable = {int(arg)}"
+        elif key in _TIME_COLUMNS:
+            sql = self.column_condition(_TIME_COLUMNS[key], base, arg, where, time=True)
+        else:
+            sql = self.column_condition(_TEXT_COLUMNS[key], base, arg, where, time=False)
+        return f"(NOT {sql})" if negate else sql
 
-    def time_condition(self, column: str, op: str, arg: Any, where: str) -> str:
+    # -- columns (text or epoch seconds, NULL when unset) --------------------------------
+    def column_condition(self, col: str, op: str, arg: Any, where: str, *, time: bool) -> str:
         if op == "exists":
-            return f"{column} IS NOT NULL"
-        if op in ("contains", "icontains"):
-            raise ValidationError(f"{op!r} does not apply to timestamps (at {where})")
-        if op in ("in", "nin"):
-            values = [to_epoch(v, name=where) for v in self.as_list(arg, op, where)]
-            return self.membership(column, op, values)
-        return f"{column} {_COMPARE[op]} {self.bind(to_epoch(arg, name=where))}"
+            return f"({col} IS NOT NULL)"
 
-    def scalar_condition(
-        self, expr: str, op: str, arg: Any, where: str, *, text_only: bool = False
-    ) -> str:
-        if op == "exists":
-            return f"{expr} IS NOT NULL"
-        if op in ("in", "nin"):
-            values = [self.sql_value(v, where, text_only) for v in self.as_list(arg, op, where)]
-            return self.membership(expr, op, values)
+        def value(v: Any) -> Any:
+            if time:
+                return to_epoch(v, name=where)
+            if not isinstance(v, str):
+                raise ValidationError(f"filter at {where} compares a text field; pass a string")
+            return _clean(v, f"filter value at {where}")
+
+        if op == "eq":
+            return f"({col} IS NULL)" if arg is None else f"({col} IS {self.bind(value(arg))})"
+        if op == "in":
+            values = self.as_list(arg, op, where)
+            given = [v for v in values if v is not None]
+            parts = [f"({col} IS NULL)"] if len(given) < len(values) else []
+            if given:
+                marks = ", ".join(self.bind(value(v)) for v in given)
+                parts.append(f"({col} IS NOT NULL AND {col} IN ({marks}))")
+            return _join(parts, "OR") if parts else "0"
         if op in ("contains", "icontains"):
-            if not isinstance(arg, str):
-                raise ValidationError(f"{op!r} at {where} takes a string")
+            if time:
+                raise ValidationError(f"{op!r} does not apply to timestamps (at {where})")
+            needle = self.bind(value(self.text_arg(arg, op, where)))
             if op == "icontains":
-                return f"instr(mw_fold({expr}), mw_fold({self.bind(arg)})) > 0"
-            return f"instr({expr}, {self.bind(arg)}) > 0"
-        value = self.sql_value(arg, where, text_only)
-        if op == "ne":
-            return f"({expr} IS NULL OR {expr} != {self.bind(value)})"
-        if op in ("gt", "gte", "lt", "lte") and isinstance(arg, bool):
-            raise ValidationError(f"{op!r} at {where} does not take a boolean")
-        return f"{expr} {_COMPARE[op]} {self.bind(value)}"
+                return f"({col} IS NOT NULL AND instr(mw_fold({col}), mw_fold({needle})) > 0)"
+            return f"({col} IS NOT NULL AND instr({col}, {needle}) > 0)"
+        if arg is None or isinstance(arg, bool):
+            raise ValidationError(f"{op!r} at {where} takes a {'time' if time else 'string'}")
+        return f"({col} IS NOT NULL AND {col} {_ORDER[op]} {self.bind(value(arg))})"
 
-    def metadata_condition(self, path: str, op: str, arg: Any, where: str) -> str:
-        expr = f"json_extract(m.metadata, {path})"
+    # -- metadata keys (typed JSON values) -----------------------------------------------
+    def metadata_condition(self, f: _Field, op: str, arg: Any, where: str) -> str:
+        if op == "exists":
+            return f"({f.kind} != '')"
+        if op == "eq":
+            return self.typed_eq(f.kind, f.value, arg, where)
+        if op == "in":
+            return self.typed_in(f.kind, f.value, self.as_list(arg, op, where), where)
         if op in ("contains", "icontains"):
+            items = self.list_condition(f.each, op, arg, where)
+            if isinstance(arg, str):
+                needle = self.bind(_clean(arg, f"filter value at {where}"))
+                text = (
+                    f"instr(mw_fold({f.value}), mw_fold({needle})) > 0"
+                    if op == "icontains"
+                    else f"instr({f.value}, {needle}) > 0"
+                )
+            else:
+                text = "0"
             # Parameters bind in text order: the array branch comes first in the SQL.
-            array_part = self.list_condition("m.metadata", path, op, arg, where)
-            text_part = self.scalar_condition(expr, op, arg, where)
-            return (
-                f"(CASE WHEN json_type(m.metadata, {path}) = 'array' THEN {array_part}"
-                f" ELSE {text_part} END)"
-            )
-        return self.scalar_condition(expr, op, arg, where)
+            return f"(CASE {f.kind} WHEN 'array' THEN {items} WHEN 'text' THEN {text} ELSE 0 END)"
+        arg = _scalar(arg, where)
+        if isinstance(arg, str):
+            return f"({f.kind} = 'text' AND {f.value} {_ORDER[op]} {self.bind(arg)})"
+        if isinstance(arg, int | float) and not isinstance(arg, bool):
+            return f"({f.kind} IN {_NUMBER} AND {f.value} {_ORDER[op]} {self.bind(arg)})"
+        raise ValidationError(f"{op!r} at {where} takes a number, a string or a datetime")
 
-    def list_condition(self, column: str, path: str, op: str, arg: Any, where: str) -> str:
-        each = f"json_each({column}, {path})"
+    def typed_eq(self, kind: str, value: str, arg: Any, where: str) -> str:
+        """``value`` (of JSON type ``kind``) equals ``arg``, comparing like with like."""
+        arg = _scalar(arg, where)
+        if arg is None:
+            return f"({kind} IN ('', 'null'))"
+        if isinstance(arg, bool):
+            return f"({kind} = '{'true' if arg else 'false'}')"
+        if isinstance(arg, str):
+            return f"({kind} = 'text' AND {value} = {self.bind(arg)})"
+        if isinstance(arg, int | float):
+            return f"({kind} IN {_NUMBER} AND {value} = {self.bind(arg)})"
+        return f"({kind} IN {_CONTAINER} AND mw_json({value}) = {self.bind(_container(arg))})"
+
+    def typed_in(self, kind: str, value: str, values: list[Any], where: str) -> str:
+        groups: dict[str, list[Any]] = {"null": [], "bool": [], "text": [], "num": [], "json": []}
+        for v in values:
+            v = _scalar(v, where)
+            if v is None:
+                groups["null"].append(v)
+            elif isinstance(v, bool):
+                groups["bool"].append("true" if v else "false")
+            elif isinstance(v, str):
+                groups["text"].append(v)
+            elif isinstance(v, int | float):
+                groups["num"].append(v)
+            else:
+                groups["json"].append(_container(v))
+        parts = []
+        if groups["null"]:
+            parts.append(f"({kind} IN ('', 'null'))")
+        if groups["bool"]:
+            parts.append(f"({kind} IN ({', '.join(repr(b) for b in sorted(set(groups['bool'])))}))")
+        for name, test, expr in (
+            ("text", "= 'text'", value),
+            ("num", f"IN {_NUMBER}", value),
+            ("json", f"IN {_CONTAINER}", f"mw_json({value})"),
+        ):
+            if groups[name]:
+                marks = ", ".join(self.bind(v) for v in groups[name])
+                parts.append(f"({kind} {test} AND {expr} IN ({marks}))")
+        return _join(parts, "OR") if parts else "0"
+
+    def list_condition(self, each: str, op: str, arg: Any, where: str) -> str:
+        """A condition on the items of a JSON list (categories, or a metadata array)."""
         if op == "exists":
             return f"EXISTS (SELECT 1 FROM {each})"
-        if op in ("eq", "contains", "icontains", "ne"):
-            if not isinstance(arg, str | int | float) or isinstance(arg, bool):
+        if op in ("eq", "contains", "icontains"):
+            if isinstance(arg, bool) or not isinstance(arg, str | int | float):
                 raise ValidationError(f"{op!r} on a list field at {where} takes a string or number")
             if op == "icontains":
-                if not isinstance(arg, str):
-                    raise ValidationError(f"'icontains' at {where} takes a string")
-                test = f"mw_fold(value) = mw_fold({self.bind(arg)})"
-            else:
-                test = f"value = {self.bind(arg)}"
-            found = f"EXISTS (SELECT 1 FROM {each} WHERE {test})"
-            return f"NOT {found}" if op == "ne" else found
-        if op in ("in", "nin"):
-            values = [self.sql_value(v, where) for v in self.as_list(arg, op, where)]
+                needle = self.bind(_clean(self.text_arg(arg, op, where), f"filter at {where}"))
+                return (
+                    f"EXISTS (SELECT 1 FROM {each} WHERE type = 'text'"
+                    f" AND mw_fold(value) = mw_fold({needle}))"
+                )
+            test = self.typed_eq("type", "value", arg, where)
+            return f"EXISTS (SELECT 1 FROM {each} WHERE {test})"
+        if op == "in":
+            values = self.as_list(arg, op, where)
             if not values:
-                return "0" if op == "in" else "1"
-            marks = ", ".join(self.bind(v) for v in values)
-            found = f"EXISTS (SELECT 1 FROM {each} WHERE value IN ({marks}))"
-            return f"NOT {found}" if op == "nin" else found
+                return "0"
+            test = self.typed_in("type", "value", values, where)
+            return f"EXISTS (SELECT 1 FROM {each} WHERE {test})"
         raise ValidationError(f"{op!r} does not apply to a list field (at {where})")
 
-    def membership(self, expr: str, op: str, values: list[Any]) -> str:
-        if not values:
-            return "0" if op == "in" else "1"
-        marks = ", ".join(self.bind(v) for v in values)
-        if op == "in":
-            return f"{expr} IN ({marks})"
-        return f"({expr} IS NULL OR {expr} NOT IN ({marks}))"
+    @staticmethod
+    def text_arg(arg: Any, op: str, where: str) -> str:
+        if not isinstance(arg, str):
+            raise ValidationError(f"{op!r} at {where} takes a string")
+        return arg
 
     @staticmethod
     def as_list(arg: Any, op: str, where: str) -> list[Any]:
@@ -217,21 +356,60 @@ class _Compiler:
             raise ValidationError(f"{op!r} at {where} takes a list of values")
         return list(arg)
 
-    @staticmethod
-    def sql_value(value: Any, where: str, text_only: bool = False) -> Any:
-        if text_only and not isinstance(value, str):
-            raise ValidationError(f"filter at {where} compares a text field; pass a string")
-        if isinstance(value, bool):
-            return int(value)
-        if isinstance(value, str | int | float) or value is None:
-            return value
-        if isinstance(value, datetime | date):
-            return value.isoformat()
-        if isinstance(value, Mapping | list | tuple):
-            return json.dumps(value, separators=(",", ":"), sort_keys=True)
-        raise ValidationError(
-            f"filter value at {where} has unsupported type {type(value).__name__}"
-        )
+
+def _one_key_equalities(items: Sequence[Any]) -> tuple[str, list[Any]] | None:
+    """``(key, values)`` when every item is ``{key: value}`` equality on the same field."""
+    key: str | None = None
+    values = []
+    for item in items:
+        if not isinstance(item, Mapping) or len(item) != 1:
+            return None
+        ((k, v),) = item.items()
+        if (
+            not isinstance(k, str)
+            or k in LOGICAL
+            or k in ("metadata", "immutable")
+            or (key is not None and k != key)
+            or isinstance(v, Mapping)
+            or (isinstance(v, str) and v == "*")
+        ):
+            return None
+        key = k
+        values.append(v)
+    return None if key is None else (key, values)
+
+
+def _join(parts: list[str], op: str) -> str:
+    """``parts`` joined by ``op`` as a balanced tree (depth log2(n), not n)."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return f"({_join(parts[:middle], op)} {op} {_join(parts[middle:], op)})"
+
+
+def _scalar(value: Any, where: str) -> Any:
+    """A filter value ready to bind: strings clean, numbers finite and 64-bit, dates as ISO."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _clean(value, f"filter value at {where}")
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise ValidationError(f"filter value at {where} does not fit in 64 bits")
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"filter value at {where} must be finite, got {value!r}")
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping | list | tuple):
+        return value
+    raise ValidationError(f"filter value at {where} has unsupported type {type(value).__name__}")
+
+
+def _container(value: Any) -> str:
+    return _canonical(json_value(value, "filter value"))
 
 
 def compile_filters(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
@@ -241,7 +419,7 @@ def compile_filters(filters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
     if not isinstance(filters, Mapping):
         raise ValidationError(f"filters must be a dict, got {type(filters).__name__}")
     compiler = _Compiler()
-    sql = compiler.node(filters, "filters")
+    sql = compiler.node(filters, "filters", 0)
     return sql, compiler.params
 
 
@@ -253,9 +431,11 @@ def scope_from_filters(filters: Mapping[str, Any] | None) -> dict[str, str]:
     found: dict[str, str] = {}
     if not isinstance(filters, Mapping):
         return found
-    stack: list[Mapping[str, Any]] = [filters]
+    stack: list[tuple[Mapping[str, Any], int]] = [(filters, 0)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            continue  # compile_filters rejects it
         for key, value in node.items():
             if key in SCOPE_KEYS:
                 if isinstance(value, Mapping) and set(value) == {"eq"}:
@@ -263,5 +443,5 @@ def scope_from_filters(filters: Mapping[str, Any] | None) -> dict[str, str]:
                 if isinstance(value, str) and value and value != "*":
                     found.setdefault(key, value)
             elif key == "AND" and isinstance(value, Sequence) and not isinstance(value, str):
-                stack.extend(v for v in value if isinstance(v, Mapping))
+                stack.extend((v, depth + 1) for v in value if isinstance(v, Mapping))
     return found

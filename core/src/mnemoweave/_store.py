@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._filters import canonical_json
 from ._keywords import TermIndex
 from ._migrations import migrate
 from ._vectors import VectorIndex, erase_in_file
@@ -185,6 +186,7 @@ class Store:
         conn.execute("PRAGMA mmap_size = 1073741824")
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.create_function("mw_fold", 1, _fold, deterministic=True)
+        conn.create_function("mw_json", 1, canonical_json, deterministic=True)
         return conn
 
     @contextmanager
