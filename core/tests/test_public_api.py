@@ -17,6 +17,7 @@ EXPECTED = [
     "EmbeddingError",
     "ExtractionError",
     "HistoryEntry",
+    "ImmutableMemoryError",
     "LLMError",
     "Memory",
     "MemoryConfig",

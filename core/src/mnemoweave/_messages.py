@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._validate import bounded
+from ._values import clean
 from .errors import ValidationError
 
 ROLES = frozenset({"user", "assistant", "system", "tool", "developer", "function"})
@@ -49,11 +51,12 @@ def _content_text(content: Any, index: int) -> str:
     )
 
 
-def normalize_messages(messages: Any) -> list[Message]:
+def normalize_messages(messages: Any, max_chars: int | None = None) -> list[Message]:
     """Accept a string, one ``{role, content}`` dict, or a list of them (strings count as user).
 
-    Raises :class:`ValidationError` for anything else, and when nothing with content is left,
-    so an add never silently stores nothing.
+    Raises :class:`ValidationError` for anything else, for text that cannot be stored or is
+    longer than ``max_chars``, and when nothing with content is left, so an add never
+    silently stores nothing.
     """
     if isinstance(messages, str | Mapping):
         items: list[Any] = [messages]
@@ -87,6 +90,10 @@ def normalize_messages(messages: Any) -> list[Message]:
             raise ValidationError(
                 f"messages[{index}] must be a string or a dict, not {type(item).__name__}"
             )
+        where = f"messages[{index}]"
+        bounded(clean(content, f"{where} content"), f"{where} content", max_chars)
+        if name is not None:
+            bounded(clean(name, f"{where} name"), f"{where} name", max_chars)
         if content.strip():
             out.append(Message(role=role, content=content, name=name or None))
     if not out:

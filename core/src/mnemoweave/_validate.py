@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import math
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ._filters import SCOPE_KEYS, scope_from_filters
-from .errors import ValidationError
+from ._values import INT_MAX, clean, json_value, short_repr
+from .errors import ConfigurationError, ValidationError
 
 MEMORY_TYPES = ("procedural_memory",)
 
@@ -25,8 +28,9 @@ def scope_ids(
             continue
         if not isinstance(value, str) or not value.strip():
             raise ValidationError(f"{key} must be a non-empty string, got {value!r}")
-        scope[key] = value
+        scope[key] = clean(value, key)
     for key, value in scope_from_filters(filters).items():
+        clean(value, f"filters[{key!r}]")
         if key in scope and scope[key] != value:
             raise ValidationError(f"{key}={scope[key]!r} conflicts with {key}={value!r} in filters")
         scope[key] = value
@@ -37,18 +41,29 @@ def scope_ids(
     return scope
 
 
-def text(value: Any, name: str) -> str:
+def text(value: Any, name: str, max_chars: int | None = None) -> str:
+    """A non-empty string that can be stored, at most ``max_chars`` long."""
     if not isinstance(value, str):
         raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
     if not value.strip():
         raise ValidationError(f"{name} must not be empty")
+    return bounded(clean(value, name), name, max_chars)
+
+
+def bounded(value: str, name: str, max_chars: int | None) -> str:
+    """``value`` unless it is longer than ``max_chars`` (the ``max_text_chars`` option)."""
+    if max_chars is not None and len(value) > max_chars:
+        raise ValidationError(
+            f"{name} has {len(value):,} characters; the limit is {max_chars:,} "
+            "(raise it with the max_text_chars option, or split the text)"
+        )
     return value
 
 
 def memory_id(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"memory_id must be a non-empty string, got {value!r}")
-    return value
+    return clean(value, "memory_id")
 
 
 def positive_int(value: Any, name: str, *, maximum: int = 100_000) -> int:
@@ -57,33 +72,52 @@ def positive_int(value: Any, name: str, *, maximum: int = 100_000) -> int:
     return value
 
 
-def non_negative_int(value: Any, name: str) -> int:
+def offset(value: Any) -> int:
+    """A row offset; any offset past SQLite's range reads the same empty page as the last one."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(f"{name} must be an int >= 0, got {value!r}")
-    return value
+        raise ValidationError(f"offset must be an int >= 0, got {value!r}")
+    return min(int(value), INT_MAX)
 
 
 def threshold(value: Any) -> float | None:
+    """A score floor in [0, 1] (scores are in [0, 1]; NaN or 70 would silently match nothing)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"threshold must be a number or None, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValidationError(
+            f"threshold must be a number between 0 and 1 or None, got {short_repr(value)}"
+        )
+    return float(value)
+
+
+def timeout(value: Any, name: str = "timeout") -> float | None:
+    """Seconds to wait: ``None`` (no limit) or a finite number >= 0."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value < math.inf
+        or value > 1e9
+    ):
+        raise ValidationError(
+            f"{name} must be None or a number of seconds from 0 to 1e9, got {short_repr(value)}"
+        )
     return float(value)
 
 
 def metadata(value: Any) -> dict[str, Any]:
-    """A JSON-serialisable dict with string keys (copied, so the caller's dict is untouched)."""
+    """A JSON dict with string keys, copied (so the caller's dict is untouched).
+
+    Strings and keys must be storable (see :mod:`mnemoweave._values`); any key works in
+    filters afterwards.
+    """
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationError(f"metadata must be a dict, got {type(value).__name__}")
-    for key in value:
-        if not isinstance(key, str):
-            raise ValidationError(f"metadata keys must be strings, got {key!r}")
-    try:
-        return json.loads(json.dumps(dict(value), ensure_ascii=False, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"metadata must be JSON-serialisable: {exc}") from exc
+    out: dict[str, Any] = json_value(value, "metadata")
+    return out
 
 
 def categories(value: Any) -> list[str]:
@@ -95,8 +129,36 @@ def categories(value: Any) -> list[str]:
     for item in value:
         if not isinstance(item, str) or not item.strip():
             raise ValidationError(f"categories must be non-empty strings, got {item!r}")
-        out.append(item.strip())
+        out.append(clean(item.strip(), "categories"))
     return sorted(set(out))
+
+
+def optional_text(value: Any, name: str, max_chars: int | None = None) -> str | None:
+    """``None``, or a string that can be stored (it may be empty)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string or None, got {type(value).__name__}")
+    return bounded(clean(value, name), name, max_chars)
+
+
+def data_path(value: Any) -> str | None:
+    """The ``path`` argument of ``Memory``: ``None``, or a non-empty str / ``os.PathLike``."""
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(
+            f"path must be a non-empty string or os.PathLike (a directory), got {value!r}"
+        )
+    if "\x00" in value:
+        raise ConfigurationError(f"path {value!r} contains a NUL character")
+    try:
+        os.fsencode(Path(value))
+    except UnicodeEncodeError:
+        raise ConfigurationError(f"path {value!r} cannot be encoded for this file system") from None
+    return value
 
 
 def memory_type(value: Any, agent_id: str | None) -> str | None:

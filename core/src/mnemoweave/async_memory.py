@@ -117,7 +117,7 @@ class AsyncMemory:
             categories=categories,
         )
         req.window_done = not check.flag(window, "window")
-        if background:
+        if check.flag(background, "background"):
             return AsyncAddHandle(self._sync._submit(req))
         return await self._run_add(req)
 

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from ._env import default_home
+from ._validate import data_path
 from .errors import ConfigurationError
 
 
@@ -20,7 +21,8 @@ class MemoryConfig(BaseModel):
     :meth:`mnemoweave.llm.LLMConfig.from_any` accept (a name, a config dict, or a ready object).
     """
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    # Strict: a bool is not a count and "0.5" is not a weight; a wrong type is named, not coerced.
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, strict=True)
 
     path: str | None = None
     embedder: Any = None
@@ -38,7 +40,15 @@ class MemoryConfig(BaseModel):
     #: "normal": survives process crashes (WAL, synchronous=NORMAL); "full": also power loss.
     durability: Literal["normal", "full"] = "normal"
     #: Seconds a writer waits for another process's write lock before failing.
-    busy_timeout: float = Field(default=30.0, gt=0)
+    busy_timeout: float = Field(default=30.0, gt=0, le=86_400, allow_inf_nan=False)
+    #: Longest text accepted anywhere (a message, a record, an update, a query, a prompt), in
+    #: characters; longer input is a ``ValidationError`` instead of minutes of embedding.
+    max_text_chars: int = Field(default=100_000, ge=1, le=100_000_000)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        return data_path(value)
 
     def data_dir(self) -> Path:
         """The store directory: ``path``, else ``$MNEMOWEAVE_HOME``, else ``~/.mnemoweave``."""

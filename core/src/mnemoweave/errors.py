@@ -5,6 +5,7 @@ can catch everything with one clause or pick the branch they care about::
 
     MnemoweaveError
     ├── ValidationError            bad input: wrong type, empty query, unknown filter operator
+    │   └── ImmutableMemoryError   update() of a memory added with immutable=True, without force
     ├── ConfigurationError         the store or client is set up wrong (missing LLM, bad config key)
     ├── NotFoundError              a memory id that does not exist in this store
     ├── StorageError               SQLite / index trouble that is not the caller's input
@@ -27,6 +28,7 @@ __all__ = [
     "DimensionMismatchError",
     "EmbeddingError",
     "ExtractionError",
+    "ImmutableMemoryError",
     "LLMError",
     "MnemoweaveError",
     "NotFoundError",
@@ -42,6 +44,14 @@ class MnemoweaveError(Exception):
 
 class ValidationError(MnemoweaveError, ValueError):
     """An argument has the wrong type or value; the message names it and what is allowed."""
+
+
+class ImmutableMemoryError(ValidationError):
+    """The memory was added with ``immutable=True``; ``update(..., force=True)`` changes it."""
+
+    def __init__(self, message: str, *, memory_id: str | None = None) -> None:
+        super().__init__(message)
+        self.memory_id = memory_id
 
 
 class ConfigurationError(MnemoweaveError):

@@ -24,7 +24,7 @@ from ._time import now as _now
 from ._time import optional_epoch, to_datetime, to_epoch
 from .config import MemoryConfig, build_config, from_mem0_config
 from .embed import Embedder, embed_query, embed_texts, get_embedder
-from .errors import ConfigurationError, NotFoundError, ValidationError
+from .errors import ConfigurationError, ImmutableMemoryError, NotFoundError, ValidationError
 from .types import (
     AddEvent,
     AddResult,
@@ -82,10 +82,10 @@ class AddHandle:
 
     def result(self, timeout: float | None = None) -> AddResult:
         """Wait for the add and return its result (re-raising its error, if any)."""
-        return self._future.result(timeout)
+        return self._future.result(check.timeout(timeout))
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        return self._future.exception(timeout)
+        return self._future.exception(check.timeout(timeout))
 
 
 class Memory:
@@ -111,7 +111,7 @@ class Memory:
         else:
             values = {}
         if path is not None:
-            values["path"] = str(path)
+            values["path"] = check.data_path(path)
         if embedder is not None:
             values["embedder"] = embedder
         if llm is not None:
@@ -195,7 +195,7 @@ class Memory:
         categories: Any,
     ) -> AddRequest:
         scope = check.scope_ids(user_id, agent_id, run_id)
-        msgs = normalize_messages(messages)
+        msgs = normalize_messages(messages, self.config.max_text_chars)
         if infer is None:
             infer = self._llm is not None
             if not infer and not self._noticed:
@@ -210,8 +210,7 @@ class Memory:
                 f"{what} needs an LLM: pass llm={{'model': ..., 'base_url': ..., 'api_key': ...}} "
                 "to Memory(...) (any OpenAI-compatible endpoint), or use infer=False"
             )
-        if prompt is not None and not isinstance(prompt, str):
-            raise ValidationError("prompt must be a string")
+        prompt = check.optional_text(prompt, "prompt", self.config.max_text_chars)
         return AddRequest(
             messages=msgs,
             scope=scope,
@@ -266,7 +265,7 @@ class Memory:
             categories=categories,
         )
         req.window_done = not check.flag(window, "window")
-        if background:
+        if check.flag(background, "background"):
             return self._submit(req)
         return self._run_add(req)
 
@@ -311,6 +310,7 @@ class Memory:
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every background add has finished (their errors stay on their handles)."""
+        timeout = check.timeout(timeout)
         with self._scope_guard:
             pending = list(self._pending)
         for future in pending:
@@ -415,7 +415,7 @@ class Memory:
         the facts that were valid at that time, including texts later updated or retired.
         ``top_k`` and ``show_expired`` are mem0 v2's names for ``limit`` and ``include_expired``.
         """
-        query = check.text(query, "query")
+        query = check.text(query, "query", self.config.max_text_chars)
         scope = check.scope_ids(user_id, agent_id, run_id, filters=filters)
         limit = check.positive_int(check.alias(limit, 10, top_k, "limit", "top_k"), "limit")
         include_expired = check.alias(
@@ -510,25 +510,25 @@ class Memory:
         """Rows for ``rids`` in that order; a non-zero version id swaps in that version's text."""
         if len(rids) == 0:
             return []
-        marks = ",".join("?" * len(rids))
+        # One JSON parameter, not one per row: a large limit stays under SQLite's variable cap.
         by_rid = {
             row[0]: row[1:]
             for row in conn.execute(
-                f"SELECT rid, {ITEM_COLUMNS} FROM memories WHERE rid IN ({marks})",
-                [int(r) for r in rids],
+                f"SELECT rid, {ITEM_COLUMNS} FROM memories"
+                " WHERE rid IN (SELECT value FROM json_each(?))",
+                (json.dumps([int(r) for r in rids]),),
             )
         }
         vrows: dict[int, tuple[Any, ...]] = {}
         wanted = [v for v in (versions or []) if v]
         if wanted:
-            vmarks = ",".join("?" * len(wanted))
             vrows = {
                 row[0]: row[1:]
                 for row in conn.execute(
                     "SELECT vid, memory, hash, metadata, categories, created_at, updated_at,"
-                    f" valid_from, valid_to, recorded_at, expired_at FROM memory_versions"
-                    f" WHERE vid IN ({vmarks})",
-                    wanted,
+                    " valid_from, valid_to, recorded_at, expired_at FROM memory_versions"
+                    " WHERE vid IN (SELECT value FROM json_each(?))",
+                    (json.dumps(wanted),),
                 )
             }
         items = []
@@ -576,7 +576,7 @@ class Memory:
         include_expired = check.alias(
             include_expired, False, show_expired, "include_expired", "show_expired"
         )
-        offset = check.non_negative_int(offset, "offset")
+        offset = check.offset(offset)
         check.flag(include_expired, "include_expired")
         where, params = compile_filters(filters)
         s_sql, s_params = scope_sql(scope)
@@ -647,10 +647,19 @@ class Memory:
         ).total
 
     # -- updates and deletes --------------------------------------------------------------
-    def _rid(self, conn: Any, memory_id: str) -> int:
-        row = conn.execute("SELECT rid FROM memories WHERE id = ?", (memory_id,)).fetchone()
+    def _rid(self, conn: Any, memory_id: str, *, writable: bool = False) -> int:
+        """The row id of ``memory_id``; ``writable`` also refuses an immutable memory."""
+        row = conn.execute(
+            "SELECT rid, immutable FROM memories WHERE id = ?", (memory_id,)
+        ).fetchone()
         if row is None:
             raise NotFoundError(f"no memory with id {memory_id!r}", memory_id=memory_id)
+        if writable and row[1]:
+            raise ImmutableMemoryError(
+                f"memory {memory_id!r} was added with immutable=True; pass force=True to "
+                "update it anyway (delete always erases it)",
+                memory_id=memory_id,
+            )
         return int(row[0])
 
     def update(
@@ -662,15 +671,22 @@ class Memory:
         text: str | None = None,
         expiration_date: Any = _KEEP,
         categories: Sequence[str] | None = None,
+        force: bool = False,
     ) -> MemoryItem:
         """Change a memory's text, metadata and/or expiration; the id stays.
 
         A new text retires the old one as a version (see ``history`` and ``as_of``).
         ``text`` is mem0 v2's name for ``data``. Metadata and categories, when given, replace
-        the old ones; ``expiration_date=None`` removes an expiration.
+        the old ones; ``expiration_date=None`` removes an expiration. A memory added with
+        ``immutable=True`` is only changed with ``force=True`` (else ``ImmutableMemoryError``).
         """
         data = check.alias(data, None, text, "data", "text")
-        change: dict[str, Any] = {"memory_id": memory_id, "text": data, "metadata": metadata}
+        change: dict[str, Any] = {
+            "memory_id": memory_id,
+            "text": data,
+            "metadata": metadata,
+            "force": force,
+        }
         if categories is not None:
             change["categories"] = categories
         if expiration_date is not _KEEP:
@@ -679,7 +695,11 @@ class Memory:
         return self.get(memory_id)
 
     def batch_update(self, updates: Sequence[Mapping[str, Any]]) -> BatchResult:
-        """Apply ``[{"memory_id", "text"?, "metadata"?}]`` in one transaction (all or nothing)."""
+        """Apply ``[{"memory_id", "text"?, "metadata"?, "force"?}]`` in one transaction.
+
+        All or nothing: one unknown id, bad value or immutable memory (without ``force``)
+        leaves every memory untouched.
+        """
         if isinstance(updates, str | bytes) or not isinstance(updates, Sequence):
             raise ValidationError("batch_update takes a list of {'memory_id', 'text', 'metadata'}")
         return BatchResult(results=self._batch_update(list(updates)))
@@ -696,13 +716,15 @@ class Memory:
                 "metadata",
                 "expiration_date",
                 "categories",
+                "force",
             }
             if unknown:
                 raise ValidationError(f"updates[{i}] has unknown keys {sorted(unknown)}")
             mid = check.memory_id(upd.get("memory_id"))
+            force = check.flag(upd.get("force", False), f"updates[{i}].force")
             text = upd.get("text", upd.get("data"))
             if text is not None:
-                text = check.text(text, f"updates[{i}].text")
+                text = check.text(text, f"updates[{i}].text", self.config.max_text_chars)
             meta = None if upd.get("metadata") is None else check.metadata(upd["metadata"])
             expires: Any = _KEEP
             if "expiration_date" in upd:
@@ -714,14 +736,14 @@ class Memory:
                 raise ValidationError(
                     f"updates[{i}] needs 'text', 'metadata', 'categories' and/or 'expiration_date'"
                 )
-            plans.append((mid, text, meta, expires, cats))
+            plans.append((mid, text, meta, expires, cats, force))
         texts = [plan[1] for plan in plans if plan[1] is not None]
         vectors = iter(self._embed(texts)) if texts else iter(())
         out = []
         now = _now()
         with self._store.write() as tx:
-            for mid, text, meta, expires, cats in plans:
-                rid = self._rid(tx.conn, mid)
+            for mid, text, meta, expires, cats, force in plans:
+                rid = self._rid(tx.conn, mid, writable=not force)
                 if cats is not None:
                     tx.conn.execute(
                         "UPDATE memories SET categories = ?, updated_at = ? WHERE rid = ?",
@@ -823,7 +845,9 @@ class Memory:
             unknown = set(rec) - _RECORD_KEYS
             if unknown:
                 raise ValidationError(f"records[{i}] has unknown keys {sorted(unknown)}")
-            text = check.text(rec.get("text", rec.get("memory")), f"records[{i}].text")
+            text = check.text(
+                rec.get("text", rec.get("memory")), f"records[{i}].text", self.config.max_text_chars
+            )
             scope = check.scope_ids(rec.get("user_id"), rec.get("agent_id"), rec.get("run_id"))
             stamp = rec.get("timestamp")
             prepared.append(
@@ -897,7 +921,7 @@ class Memory:
     ) -> None:
         """Add messages to the scope's window only (no memories are created)."""
         req = AddRequest(
-            messages=normalize_messages(messages),
+            messages=normalize_messages(messages, self.config.max_text_chars),
             scope=check.scope_ids(user_id, agent_id, run_id),
             metadata={},
             categories=[],
@@ -1018,7 +1042,7 @@ def _opt_str(record: Mapping[str, Any], key: str, index: int) -> str | None:
     value = record.get(key)
     if value is not None and (not isinstance(value, str) or not value):
         raise ValidationError(f"records[{index}].{key} must be a non-empty string")
-    return value
+    return None if value is None else check.clean(value, f"records[{index}].{key}")
 
 
 def _item(row: Sequence[Any]) -> MemoryItem:
