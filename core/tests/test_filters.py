@@ -176,11 +176,13 @@ def test_null_semantics(nulls: Any) -> None:
 
 
 def test_comparisons_are_typed(nulls: Any) -> None:
-    assert found(nulls, {"k": 0}) == {"stored zero"}  # not False
-    assert found(nulls, {"k": False}) == {"stored false"}  # not 0
+    # Booleans are the numbers 1 and 0 (as in Python), never the strings "0" / "false".
+    assert found(nulls, {"k": 0}) == {"stored zero", "stored false"}
+    assert found(nulls, {"k": False}) == {"stored zero", "stored false"}
+    assert found(nulls, {"k": "0"}) == set()
     assert found(nulls, {"k": ["v", None]}) == {"stored list"}
     assert found(nulls, {"k": '["v",null]'}) == set()  # a string never equals a stored list
-    assert found(nulls, {"k": {"gt": -1}}) == {"stored zero"}  # numbers only, not texts
+    assert found(nulls, {"k": {"gt": -1}}) == {"stored zero", "stored false"}  # not texts
     assert found(nulls, {"k": {"gte": ""}}) == {"stored text"}  # texts only
     assert found(nulls, {"k": {"contains": "v"}}) == {"stored text", "stored list"}
     assert found(nulls, {"NOT": {"k": {"contains": "v"}}}) == ALL - {"stored text", "stored list"}

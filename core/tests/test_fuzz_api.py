@@ -337,6 +337,7 @@ POOL = [
 VALUES = st.sampled_from(POOL)
 META = st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=3)
 INVALID = object()
+NUMBER_KINDS = ("integer", "real", "true", "false")
 
 
 def _jtype(value: Any) -> str:
@@ -355,7 +356,7 @@ def _jtype(value: Any) -> str:
 
 def _canon(value: Any) -> str:
     def normal(v: Any) -> Any:
-        if isinstance(v, float) and v.is_integer():
+        if isinstance(v, bool) or (isinstance(v, float) and v.is_integer()):
             return int(v)
         if isinstance(v, dict):
             return {k: normal(x) for k, x in v.items()}
@@ -369,12 +370,10 @@ def _canon(value: Any) -> str:
 def _eq(kind: str, value: Any, arg: Any) -> bool:
     if arg is None:
         return kind in ("", "null")
-    if isinstance(arg, bool):
-        return kind == ("true" if arg else "false")
     if isinstance(arg, str):
         return kind == "text" and value == arg
-    if isinstance(arg, int | float):
-        return kind in ("integer", "real") and value == arg
+    if isinstance(arg, int | float):  # booleans are the numbers 1 and 0, as in Python
+        return kind in NUMBER_KINDS and value == arg
     return kind in ("array", "object") and _canon(value) == _canon(arg)
 
 
@@ -399,7 +398,7 @@ def _model_field(meta: dict[str, Any], key: str, cond: Any) -> Any:
         elif op in ("gt", "gte", "lt", "lte"):
             if arg is None or isinstance(arg, bool | list | dict):
                 return INVALID
-            same = (kind == "text") if isinstance(arg, str) else kind in ("integer", "real")
+            same = (kind == "text") if isinstance(arg, str) else kind in NUMBER_KINDS
             compare = {
                 "gt": lambda a, b: a > b,
                 "gte": lambda a, b: a >= b,

@@ -150,7 +150,7 @@ def test_offsets_and_limits_at_the_edges(api: Any) -> None:
         api.get_messages(user_id="u", limit=2**63)
 
 
-@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, float("nan"), float("inf")])
+@pytest.mark.parametrize("value", [10**400, -(10**400), float("nan"), float("inf")])
 def test_numbers_sqlite_cannot_hold_are_refused_in_metadata_and_filters(
     api: Any, value: float
 ) -> None:
@@ -160,8 +160,16 @@ def test_numbers_sqlite_cannot_hold_are_refused_in_metadata_and_filters(
         api.get_all(user_id="u", filters={"n": value})
     with pytest.raises(ValidationError, match="filter value"):
         api.get_all(user_id="u", filters={"n": {"gt": value}})
-    mid = api.add("x", user_id="u", metadata={"n": 2**63 - 1}).results[0].id
-    assert [r.id for r in api.get_all(user_id="u", filters={"n": 2**63 - 1}).results] == [mid]
+    assert api.count(user_id="u") == 0
+
+
+def test_big_integers_are_kept_and_compare_as_sqlite_reads_them(api: Any) -> None:
+    small = api.add("x", user_id="u", metadata={"n": 2**63 - 1}).results[0].id
+    big = api.add("y", user_id="u", metadata={"n": 10**30}).results[0].id
+    assert api.get(big).metadata == {"n": 10**30}  # the JSON keeps every digit
+    assert [r.id for r in api.get_all(user_id="u", filters={"n": 2**63 - 1}).results] == [small]
+    assert [r.id for r in api.get_all(user_id="u", filters={"n": 10**30}).results] == [big]
+    assert [r.id for r in api.get_all(user_id="u", filters={"n": {"gt": 2**64}}).results] == [big]
 
 
 # -- max_text_chars --------------------------------------------------------------------------

@@ -8,8 +8,9 @@ or a dict of operators: ``eq ne gt gte lt lte in nin contains icontains``.
 
 Every compiled condition is two-valued (never SQL NULL), so ``NOT`` is an exact negation, and
 ``ne`` / ``nin`` are exactly ``NOT eq`` / ``NOT in``. Comparisons are typed: a string matches
-only strings, a number only numbers, ``True`` only ``true``. ``None`` matches a stored null or an
-absent key; ``"*"`` matches any stored value, null included. Filters are bounded
+only strings, a number only numbers (booleans count as 1 and 0, as in Python), a list or object
+only an equal list or object (key order aside). ``None`` matches a stored null or an absent key;
+``"*"`` matches any stored value, null included. Filters are bounded
 (:data:`MAX_NESTING`, :data:`MAX_CONDITIONS`, :data:`MAX_VALUES`) and AND/OR chains compile to
 balanced trees, so SQLite's expression-depth limit is never reached.
 """
@@ -23,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ._time import to_epoch
-from ._values import INT_MAX, INT_MIN, json_value
+from ._values import INT_MAX, INT_MIN, as_float, json_value
 from ._values import clean as _clean
 from .errors import ValidationError
 
@@ -58,12 +59,13 @@ _TIME_COLUMNS = {
     "expiration_date": "m.expires_at",
 }
 _ORDER = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_NUMBER = "('integer', 'real')"
+# Booleans compare as the numbers 1 and 0, as in Python (and as SQLite's json_extract reads them).
+_NUMBER = "('integer', 'real', 'true', 'false')"
 _CONTAINER = "('array', 'object')"
 
 
 def canonical_json(text: Any) -> str | None:
-    """JSON text rewritten canonically (sorted keys, compact, integral floats as ints).
+    """JSON text rewritten canonically (sorted keys, compact, bools and integral floats as ints).
 
     Registered in SQLite as ``mw_json`` so a stored list or object equals a filter value
     regardless of key order or spelling.
@@ -81,7 +83,7 @@ def _canonical(value: Any) -> str:
 
 
 def _normal(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, bool) or (isinstance(value, float) and value.is_integer()):
         return int(value)
     if isinstance(value, Mapping):
         return {str(k): _normal(v) for k, v in value.items()}
@@ -281,43 +283,39 @@ class _Compiler:
 
     def typed_eq(self, kind: str, value: str, arg: Any, where: str) -> str:
         """``value`` (of JSON type ``kind``) equals ``arg``, comparing like with like."""
-        arg = _scalar(arg, where)
-        if arg is None:
-            return f"({kind} IN ('', 'null'))"
-        if isinstance(arg, bool):
-            return f"({kind} = '{'true' if arg else 'false'}')"
-        if isinstance(arg, str):
-            return f"({kind} = 'text' AND {value} = {self.bind(arg)})"
-        if isinstance(arg, int | float):
-            return f"({kind} IN {_NUMBER} AND {value} = {self.bind(arg)})"
-        return f"({kind} IN {_CONTAINER} AND mw_json({value}) = {self.bind(_container(arg))})"
+        return self.typed_in(kind, value, [arg], where)
 
     def typed_in(self, kind: str, value: str, values: list[Any], where: str) -> str:
-        groups: dict[str, list[Any]] = {"null": [], "bool": [], "text": [], "num": [], "json": []}
+        """``value`` equals one of ``values`` (typed; two-valued even for an absent key).
+
+        ``value`` is what json_extract reads: SQL NULL for null or absent, an integer for a
+        boolean, the JSON text of a list or object. SQLite never equates a text with a number,
+        so plain values need no type test; only a string that could be a list's or object's
+        JSON text does, and lists and objects compare canonically.
+        """
+        nulls, plain, texts, containers = False, [], [], []
         for v in values:
             v = _scalar(v, where)
             if v is None:
-                groups["null"].append(v)
-            elif isinstance(v, bool):
-                groups["bool"].append("true" if v else "false")
-            elif isinstance(v, str):
-                groups["text"].append(v)
-            elif isinstance(v, int | float):
-                groups["num"].append(v)
+                nulls = True
+            elif isinstance(v, str) and v.startswith(("[", "{")):
+                texts.append(v)
+            elif isinstance(v, str | int | float):
+                plain.append(_number(v) if not isinstance(v, str) else v)
             else:
-                groups["json"].append(_container(v))
-        parts = []
-        if groups["null"]:
-            parts.append(f"({kind} IN ('', 'null'))")
-        if groups["bool"]:
-            parts.append(f"({kind} IN ({', '.join(repr(b) for b in sorted(set(groups['bool'])))}))")
-        for name, test, expr in (
-            ("text", "= 'text'", value),
-            ("num", f"IN {_NUMBER}", value),
-            ("json", f"IN {_CONTAINER}", f"mw_json({value})"),
+                containers.append(_container(v))
+        parts = [f"({kind} IN ('', 'null'))"] if nulls else []
+        if len(plain) == 1:
+            parts.append(f"({value} IS {self.bind(plain[0])})")
+        elif plain:
+            marks = ", ".join(self.bind(v) for v in plain)
+            parts.append(f"coalesce({value} IN ({marks}), 0)")
+        for test, expr, group in (
+            ("= 'text'", value, texts),
+            (f"IN {_CONTAINER}", f"mw_json({value})", containers),
         ):
-            if groups[name]:
-                marks = ", ".join(self.bind(v) for v in groups[name])
+            if group:
+                marks = ", ".join(self.bind(v) for v in group)
                 parts.append(f"({kind} {test} AND {expr} IN ({marks}))")
         return _join(parts, "OR") if parts else "0"
 
@@ -388,14 +386,14 @@ def _join(parts: list[str], op: str) -> str:
 
 
 def _scalar(value: Any, where: str) -> Any:
-    """A filter value ready to bind: strings clean, numbers finite and 64-bit, dates as ISO."""
+    """A filter value ready to bind: strings clean, numbers finite, dates as ISO strings."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
         return _clean(value, f"filter value at {where}")
     if isinstance(value, int):
-        if not INT_MIN <= value <= INT_MAX:
-            raise ValidationError(f"filter value at {where} does not fit in 64 bits")
+        if not INT_MIN <= value <= INT_MAX:  # SQLite reads such a stored int as a float
+            return as_float(value, f"filter value at {where}")
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -406,6 +404,10 @@ def _scalar(value: Any, where: str) -> Any:
     if isinstance(value, Mapping | list | tuple):
         return value
     raise ValidationError(f"filter value at {where} has unsupported type {type(value).__name__}")
+
+
+def _number(value: int | float) -> int | float:
+    return int(value) if isinstance(value, bool) else value
 
 
 def _container(value: Any) -> str:

@@ -15,7 +15,7 @@ from .errors import ValidationError
 
 #: How deeply metadata (and a filter's list or object value) may nest.
 MAX_JSON_DEPTH = 64
-#: The range of a SQLite integer; larger ints cannot be stored or compared exactly.
+#: The range of a SQLite integer; larger ints are read (and compared) as floating point.
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
@@ -36,8 +36,9 @@ def clean(text: str, name: str) -> str:
 def json_value(value: Any, name: str, depth: int = 0) -> Any:
     """A plain copy of a JSON value (dicts, lists, strings, finite numbers, bools, None).
 
-    Keys and strings pass :func:`clean`; ints fit in 64 bits; nesting stops at
-    :data:`MAX_JSON_DEPTH` (which also catches a structure that contains itself).
+    Keys and strings pass :func:`clean`; numbers are finite (an int too large for a float would
+    read back as infinity); nesting stops at :data:`MAX_JSON_DEPTH` (which also catches a
+    structure that contains itself).
     """
     if value is None or isinstance(value, bool):
         return value
@@ -45,7 +46,7 @@ def json_value(value: Any, name: str, depth: int = 0) -> Any:
         return clean(str(value), name)
     if isinstance(value, int):
         if not INT_MIN <= value <= INT_MAX:
-            raise ValidationError(f"{name}: integers must fit in 64 bits, got {short_repr(value)}")
+            as_float(value, name)
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -68,6 +69,16 @@ def json_value(value: Any, name: str, depth: int = 0) -> Any:
         f"{name} must be JSON-serialisable (dict, list, str, number, bool, None), "
         f"not {type(value).__name__}"
     )
+
+
+def as_float(value: int, name: str) -> float:
+    """A big int as the float SQLite reads it as, if it is finite."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValidationError(
+            f"{name}: {short_repr(value)} is too large a number (beyond about 1.8e308)"
+        ) from None
 
 
 def short_repr(value: Any) -> str:

@@ -92,11 +92,8 @@ def _pushable(field: str, condition: Any) -> list[dict[str, Any]] | None:
     for op, arg in condition.items():
         if not _sql_safe(arg) or (op in _ORDERING and not _number(arg)):
             return None
+        # mnemoweave compares typed (a number only matches numbers and booleans), as Python does.
         out.append({key: {OPERATORS[op]: arg}})
-        if op in _ORDERING:
-            # SQLite orders every number before every string; "< ''" keeps numbers only,
-            # as Python's comparison does.
-            out.append({key: {"lt": ""}})
     return out
 
 
