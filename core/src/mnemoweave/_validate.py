@@ -164,7 +164,7 @@ def data_path(value: Any) -> str | None:
 def memory_type(value: Any, agent_id: str | None) -> str | None:
     if value is None:
         return None
-    if value not in MEMORY_TYPES:
+    if not isinstance(value, str) or value not in MEMORY_TYPES:
         raise ValidationError(
             f"memory_type must be None or one of {list(MEMORY_TYPES)}, got {value!r}"
         )
@@ -183,6 +183,12 @@ def alias(value: Any, default: Any, other: Any, name: str, other_name: str) -> A
     """Resolve an argument that also goes by mem0's name (``top_k`` for ``limit``...)."""
     if other is None:
         return value
-    if value != default and value != other:
-        raise ValidationError(f"{name}={value!r} and {other_name}={other!r} disagree; pass one")
+    try:
+        differs = bool(value != default) and bool(value != other)
+    except Exception:  # e.g. an array, whose comparison has no single truth value
+        differs = True
+    if differs:
+        raise ValidationError(
+            f"{name}={short_repr(value)} and {other_name}={short_repr(other)} disagree; pass one"
+        )
     return other
