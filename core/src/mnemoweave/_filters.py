@@ -356,7 +356,7 @@ class _Compiler:
 
 
 def _one_key_equalities(items: Sequence[Any]) -> tuple[str, list[Any]] | None:
-    """``(key, values)`` when every item is ``{key: value}`` equality on the same field."""
+    """``(key, values)`` when every item is ``{key: scalar}`` equality on the same field."""
     key: str | None = None
     values = []
     for item in items:
@@ -368,7 +368,7 @@ def _one_key_equalities(items: Sequence[Any]) -> tuple[str, list[Any]] | None:
             or k in LOGICAL
             or k in ("metadata", "immutable")
             or (key is not None and k != key)
-            or isinstance(v, Mapping)
+            or isinstance(v, Mapping | list | tuple)
             or (isinstance(v, str) and v == "*")
         ):
             return None
