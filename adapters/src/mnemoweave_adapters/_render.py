@@ -1,8 +1,10 @@
 """Rendering recalled memories for a prompt: one delimited block of quoted data.
 
 The block tells the model the memories are data about the user, not instructions; every
-memory is a JSON string literal (so it cannot start a new line) with ``<`` and ``>`` escaped
-(so it cannot close or open the block). A token budget drops the lowest-scored memories first.
+memory is a JSON string literal with every line-breaking and invisible character escaped (so
+it cannot start a new line, whatever splits lines) and ``<``, ``>`` and their look-alikes
+escaped (so it cannot close or open the block). A token budget drops the lowest-scored
+memories first.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from mnemoweave import MemoryItem
+from mnemoweave.llm import quote_json
 
 from ._options import check_token_budget
 
@@ -26,6 +29,12 @@ PREAMBLE = (
 )
 
 _PIECE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+#: ``<``, ``>`` and characters a model may read as them (fullwidth, small, single angle
+#: quotation marks, mathematical and CJK angle brackets, modifier and syllabics arrowheads).
+_LOOKALIKE_BRACKETS = (
+    "<>\uff1c\uff1e\ufe64\ufe65\u2039\u203a\u27e8\u27e9\u3008\u3009\u2329\u232a"
+    "\u02c2\u02c3\u1438\u1433\u276e\u276f\u29fc\u29fd\u226a\u226b"
+)
 _DECODER = json.JSONDecoder()
 
 
@@ -35,8 +44,12 @@ def approx_tokens(text: str) -> int:
 
 
 def quote(text: str) -> str:
-    """The memory as a one-line JSON string whose angle brackets cannot form a tag."""
-    return json.dumps(text, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+    """The memory as a one-line JSON string whose angle brackets cannot form a tag.
+
+    ``json.loads(quote(text)) == text`` for every string, and the result holds no character
+    that ``str.splitlines`` (or a tokenizer) treats as a line break.
+    """
+    return quote_json(text, also=_LOOKALIKE_BRACKETS)
 
 
 def _date(item: MemoryItem) -> str:
@@ -113,9 +126,14 @@ def unquote_block(block: str) -> list[str]:
 
 
 def unquote_block_ids(block: str) -> list[tuple[str | None, str]]:
-    """``(memory id or None, text)`` for each line of a rendered block."""
+    """``(memory id or None, text)`` for each line of a rendered block.
+
+    Lines are split at ``\n`` only, so a block rendered before every line separator was
+    escaped still parses (JSON strings may hold a raw U+2028).
+    """
     out: list[tuple[str | None, str]] = []
-    for line in block.splitlines():
+    for line in block.split("\n"):
+        line = line.removesuffix("\r")
         if line.startswith("- [") and "] " in line:
             rest = line.split("] ", 1)[1]
             ident = None

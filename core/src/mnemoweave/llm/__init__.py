@@ -5,6 +5,7 @@
 * :class:`LLMClient`: ``complete`` / ``acomplete`` return an :class:`LLMReply` (text, token
   usage, wall time, attempts) or raise :class:`~mnemoweave.errors.LLMError`.
 * :func:`extract_json`: the JSON value in a reply wrapped in fences, prose or ``<think>``.
+* :func:`quote_json`: data as one line of JSON with no hidden or line-breaking characters raw.
 * ``mnemoweave.llm.prompts``: the prompts the ``infer`` pipeline sends.
 """
 
@@ -13,5 +14,14 @@ from __future__ import annotations
 from ._client import LLMClient, LLMReply
 from ._config import LOCAL_API_KEY, LLMConfig, is_local_url
 from ._parse import extract_json
+from ._quote import quote_json
 
-__all__ = ["LOCAL_API_KEY", "LLMClient", "LLMConfig", "LLMReply", "extract_json", "is_local_url"]
+__all__ = [
+    "LOCAL_API_KEY",
+    "LLMClient",
+    "LLMConfig",
+    "LLMReply",
+    "extract_json",
+    "is_local_url",
+    "quote_json",
+]
