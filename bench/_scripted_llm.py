@@ -42,19 +42,11 @@ def parse_mnemoweave_request(
     messages: Sequence[dict[str, Any]],
 ) -> tuple[list[tuple[str, str]], list[str]]:
     """The (speaker, text) turns and the existing memories in mnemoweave's extraction prompt."""
-    user = messages[-1]["content"]
-    existing_block = user.split("Existing memories:\n", 1)[1].split("\n\nMessages:", 1)[0]
-    existing = (
-        []
-        if existing_block == "(none)"
-        else [line.split(": ", 1)[1] for line in existing_block.splitlines()]
-    )
-    block = user.split("Messages:\n", 1)[1].split("\n\nReply with", 1)[0]
-    turns = []
-    for line in block.splitlines():
-        who, _, text = line.partition(": ")
-        speaker = who.split("(", 1)[1].rstrip(")") if "(" in who else who
-        turns.append((speaker, text))
+    from mnemoweave.llm import prompts
+
+    sent = prompts.input_data(messages[-1]["content"])
+    existing = [m["text"] for m in sent["existing_memories"]]
+    turns = [(m.get("name") or m["role"], m["content"]) for m in sent["messages"]]
     return turns, existing
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,9 +61,9 @@ def mem(tmp_path: Path, server: ScriptedOpenAIServer) -> Iterator[Memory]:
 
 def existing_block(request: RecordedRequest) -> list[str]:
     """The existing memories the pipeline showed the model, in id order."""
-    user = request.messages[-1]["content"]
-    block = user.split("Existing memories:\n", 1)[1].split("\n\nMessages:", 1)[0]
-    return [] if block == "(none)" else [line.split(": ", 1)[1] for line in block.splitlines()]
+    shown = prompts.input_data(request.messages[-1]["content"])["existing_memories"]
+    assert [m["id"] for m in shown] == list(range(len(shown)))
+    return [m["text"] for m in shown]
 
 
 def test_a_new_fact_takes_exactly_one_llm_call(mem: Memory, server: ScriptedOpenAIServer) -> None:
@@ -184,10 +183,8 @@ def test_non_english_text_is_kept_as_is(mem: Memory, server: ScriptedOpenAIServe
 
 def resolve_tomorrow(request: RecordedRequest) -> dict[str, Any]:
     """A scripted model that resolves "tomorrow" against the observation time it was shown."""
-    user = request.messages[-1]["content"]
-    observed = re.search(r"Observation time: (\S+)", user)
-    assert observed is not None
-    day = datetime.fromisoformat(observed.group(1).replace("Z", "+00:00")) + timedelta(days=1)
+    observed = prompts.input_data(request.messages[-1]["content"])["observation_time"]
+    day = datetime.fromisoformat(observed.replace("Z", "+00:00")) + timedelta(days=1)
     return ops(("ADD", None, f"Has a dentist appointment on {day.date().isoformat()}"))
 
 
@@ -199,9 +196,8 @@ def test_relative_dates_resolve_against_timestamp(
         "I have a dentist appointment tomorrow", user_id="u", timestamp="2024-02-28T09:30:00Z"
     )
     assert res.results[0].memory == "Has a dentist appointment on 2024-02-29"
-    assert (
-        "Observation time: 2024-02-28T09:30:00Z" in server.chat_requests[0].messages[-1]["content"]
-    )
+    sent = prompts.input_data(server.chat_requests[0].messages[-1]["content"])
+    assert sent["observation_time"] == "2024-02-28T09:30:00Z"
     item = mem.get(res.results[0].id)
     assert item.valid_from == datetime(2024, 2, 28, 9, 30, tzinfo=UTC)
 
@@ -347,8 +343,7 @@ def test_custom_instructions_and_prompt_override(
 
 def test_concurrent_async_adds_across_users(tmp_path: Path, server: ScriptedOpenAIServer) -> None:
     def handler(request: RecordedRequest) -> dict[str, Any]:
-        text = request.messages[-1]["content"].split("Messages:\n", 1)[1]
-        said = text.split("user: ", 1)[1].split("\n")[0]
+        said = prompts.input_data(request.messages[-1]["content"])["messages"][0]["content"]
         return ops(("ADD", None, f"Said: {said}"))
 
     server.handler = handler
@@ -371,7 +366,9 @@ def test_concurrent_async_adds_across_users(tmp_path: Path, server: ScriptedOpen
             seen = [
                 len(existing_block(r))
                 for r in server.chat_requests
-                if "for user 3\n" in r.messages[-1]["content"] + "\n"
+                if prompts.input_data(r.messages[-1]["content"])["messages"][0]["content"].endswith(
+                    "for user 3"
+                )
             ]
             assert sorted(seen) == [0, 1, 2, 3, 4]
             bg = await mem.add("late note for user 0", user_id="user0", background=True)

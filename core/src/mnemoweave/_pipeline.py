@@ -114,9 +114,9 @@ def conversation(job: Job) -> Generator[Call, Any, list[Op]]:
         {"role": "assistant", "content": reply.text or ""},
         {
             "role": "user",
-            "content": prompts.REPAIR_TEMPLATE.format(reason=reason)
-            if not job.procedural
-            else f"Your reply could not be used: {reason}. Write the record.",
+            "content": (
+                prompts.PROCEDURAL_REPAIR_TEMPLATE if job.procedural else prompts.REPAIR_TEMPLATE
+            ).format(reason=reason),
         },
     ]
     second = yield Call(repair, schema)
@@ -163,13 +163,13 @@ def _parse(job: Job, text: str | None) -> list[Op]:
 def _op(job: Job, raw: Any) -> Op | None:
     """One operation, or ``None`` (with a warning) when it cannot be applied."""
     if not isinstance(raw, dict):
-        raise ValueError(f"operation {raw!r} is not an object")
+        raise ValueError(f"operation {_brief(raw)} is not an object")
     name = str(raw.get("op", raw.get("event", ""))).upper()
     if name not in _OPS:
-        raise ValueError(f"unknown operation {raw.get('op')!r}")
+        raise ValueError(f"unknown operation {_brief(raw.get('op'))}")
     text = raw.get("text", raw.get("memory"))
     if text is not None and not isinstance(text, str):
-        raise ValueError(f"operation text must be a string, got {text!r}")
+        raise ValueError(f"operation text must be a string, got {_brief(text)}")
     index = raw.get("id")
     if name == "ADD":
         if not text or not text.strip():
@@ -185,6 +185,12 @@ def _op(job: Job, raw: Any) -> Op | None:
     if name == "UPDATE" and (not text or not text.strip()):
         raise ValueError("an UPDATE operation has no text")
     return Op(name, index, text.strip() if text else None)
+
+
+def _brief(value: Any) -> str:
+    """A short repr of part of a reply, for error messages that go back to the model."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def drive(gen: Generator[Call, Any, list[Op]], complete: Callable[[Call], Any]) -> list[Op]:
