@@ -221,7 +221,7 @@ def test_fit_memories_matches_what_render_shows(memory: Memory) -> None:
 # Characters that split lines (str.splitlines), hide text, or look like the block's brackets.
 TRICKY = (
     "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\u202e\u2066\u200b\ufeff\U000e0041"
-    "<>\uff1c\uff1e\ufe64\ufe65\u2039\u203a\u27e8\u27e9\u3008\u3009\\\"/"
+    '<>\uff1c\uff1e\ufe64\ufe65\u2039\u203a\u27e8\u27e9\u3008\u3009\\"/'
 )
 LOOKALIKES = "<>\uff1c\uff1e\ufe64\ufe65\u2039\u203a\u27e8\u27e9\u3008\u3009"
 any_text = st.text(
@@ -251,7 +251,8 @@ def test_line_separators_cannot_forge_a_line_in_the_block() -> None:
     assert len(lines) == len(hostile) + 3
     assert not any(line.lstrip().lower().startswith("system") for line in lines)
     assert unquote_block(block) == hostile
-    assert "\uff1c" not in block and "\u2039" not in block
+    assert "\uff1c" not in block
+    assert "\u2039" not in block
 
 
 @settings(max_examples=150, deadline=None)
@@ -269,7 +270,9 @@ def test_any_rendered_block_parses_back(pairs: list[tuple[str, str]], with_ids: 
         return
     lines = block.splitlines()
     assert len(lines) == len(items) + 3
-    assert lines[0] == OPEN_TAG and lines[-1] == CLOSE_TAG
-    assert block.count(OPEN_TAG) == 1 and block.count(CLOSE_TAG) == 1
+    assert lines[0] == OPEN_TAG
+    assert lines[-1] == CLOSE_TAG
+    assert block.count(OPEN_TAG) == 1
+    assert block.count(CLOSE_TAG) == 1
     expected = [(m.id if with_ids else None, m.memory) for m in items]
     assert unquote_block_ids(block) == expected
