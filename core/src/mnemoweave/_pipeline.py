@@ -94,7 +94,11 @@ def _existing(memory: Memory, req: AddRequest) -> list[Existing]:
     if not query.strip():
         return []
     user, agent, run = req.ids
-    found = memory.search(query, user_id=user, agent_id=agent, run_id=run, limit=limit)
+    # Exactly the add's scope: an add for agent "bot" alone never sees a user's memories
+    # stored under that agent, nor does (alice, bot) see (alice, bot, run-7)'s.
+    found = memory.search(
+        query, user_id=user, agent_id=agent, run_id=run, limit=limit, _exact_scope=True
+    )
     return [Existing(item.id, item.memory, item.immutable) for item in found.results]
 
 
@@ -265,7 +269,9 @@ def apply(memory: Memory, job: Job, ops: list[Op]) -> AddResult:
             assert op.index is not None
             target = job.existing[op.index]
             found = conn.execute(
-                "SELECT rid, memory, immutable, status FROM memories WHERE id = ?", (target.id,)
+                "SELECT m.rid, m.memory, m.immutable, m.status FROM memories m"
+                f" WHERE m.id = ? AND {exact}",
+                (target.id, *exact_params),
             ).fetchone()
             if found is None or found[3] != 0:
                 logger.warning(

@@ -19,7 +19,17 @@ from ._filters import compile_filters
 from ._fusion import fuse, top
 from ._keywords import bm25, query_terms, terms_blob
 from ._messages import Message, normalize_messages
-from ._store import ITEM_COLUMNS, NewRow, Store, Txn, new_ids, scope_key, scope_sql, text_hash
+from ._store import (
+    ITEM_COLUMNS,
+    NewRow,
+    Store,
+    Txn,
+    exact_scope_sql,
+    new_ids,
+    scope_key,
+    scope_sql,
+    text_hash,
+)
 from ._time import now as _now
 from ._time import optional_epoch, to_datetime, to_epoch
 from .config import MemoryConfig, build_config, from_mem0_config
@@ -408,6 +418,7 @@ class Memory:
         keyword_weight: float | None = None,
         top_k: int | None = None,
         show_expired: bool | None = None,
+        _exact_scope: bool = False,
     ) -> SearchResult:
         """Find the scope's memories most relevant to ``query`` (dense + keyword, fused).
 
@@ -431,7 +442,11 @@ class Memory:
         when = None if as_of is None else to_epoch(as_of, name="as_of")
         qvec = self._embed_query(query)
         qterms = query_terms(query)
-        s_sql, s_params = scope_sql(scope)
+        if _exact_scope:  # the infer pipeline: ids not given must be unset, not "any"
+            ids = (scope.get("user_id"), scope.get("agent_id"), scope.get("run_id"))
+            s_sql, s_params = exact_scope_sql(ids)
+        else:
+            s_sql, s_params = scope_sql(scope)
         with self._store.read() as conn:
             if when is None:
                 cond = (
