@@ -7,6 +7,7 @@ import json
 import pytest
 
 from mnemoweave.llm import extract_json
+from mnemoweave.llm._parse import ParseStats, strip_thinking
 from mnemoweave.testing import fenced, prose_wrapped, with_think
 
 OPS = {"operations": [{"op": "ADD", "id": None, "text": "Likes {curly} and [square] brackets"}]}
@@ -104,3 +105,74 @@ def test_non_string_input_is_rejected() -> None:
 def test_bracket_heavy_garbage_is_bounded() -> None:
     with pytest.raises(ValueError):
         extract_json("[" * 5_000 + "{")
+
+
+def test_think_blocks_pair_like_the_tags_say() -> None:
+    assert extract_json('<think>a<reasoning>b</reasoning> {"x": 1}') == {"x": 1}
+    assert extract_json('<THINK>{"no": 1}</think>{"yes": 2}') == {"yes": 2}
+    assert extract_json('<think>a<think>b</think>c</think>{"after": 3}') == {"after": 3}
+    assert strip_thinking("keep <reasoning>drop</reasoning> this") == "keep  this"
+    assert strip_thinking("<think>" * 3 + "plain text") == "<think>" * 3 + "plain text"
+
+
+def test_json_behind_a_stray_quote_is_still_found() -> None:
+    assert extract_json('Note [the user\'s "favourite: {"operations": []}') == {"operations": []}
+    assert extract_json('["{"operations": []}[1, 2]x"y] ') == {"operations": []}
+    assert extract_json('{"operations": [{"op": "NONE", "id": 0, "text": null}],}') == [
+        {"op": "NONE", "id": 0, "text": None}
+    ]
+
+
+def adversarial(n: int) -> dict[str, str]:
+    """Bracket-heavy replies of about ``n`` characters that defeat naive bracket matching."""
+    return {
+        "openers": "[" * n,
+        "braces": "{" * n,
+        "quoted openers": '["' * (n // 2),
+        "open objects": '{"a": [' * (n // 7),
+        "many small arrays": "[]" * (n // 2),
+        "invalid arrays": "[x]" * (n // 3),
+        "deep then invalid": "[" * (n // 2) + "x" + "]" * (n // 2),
+        "mismatched": "[}" * (n // 2),
+        "trailing commas": '[{"a":1,},' * (n // 10),
+        "odd prose quotes": 'He said "hi [ and ' * (n // 18),
+        "unclosed string": "[" * 64 + '"' + "x" * (n - 65),
+        "nested strings": '[{"k": "[{\\"' * (n // 12),
+    }
+
+
+def work(text: str) -> ParseStats:
+    stats = ParseStats()
+    try:
+        extract_json(text, stats=stats)
+    except ValueError:
+        pass
+    return stats
+
+
+@pytest.mark.timeout(120)  # a guard only: the assertions are on the work done
+def test_parsing_work_is_linear_in_the_reply_length() -> None:
+    """The defect: a 200 kB bracket-heavy reply took seconds, 1 MB took minutes (quadratic).
+
+    Every character is scanned a bounded number of times and json.loads sees a bounded
+    multiple of the reply; quadrupling the reply at most quadruples the work.
+    """
+    small, large = adversarial(50_000), adversarial(200_000)
+    for shape, text in large.items():
+        stats, base = work(text), work(small[shape])
+        n = len(text)
+        assert stats.scanned <= 20 * n, shape
+        assert stats.decoded <= 8 * n, shape
+        assert stats.decode_attempts <= 1_100, shape
+        grown = (stats.scanned + stats.decoded) / max(1, base.scanned + base.decoded)
+        assert grown <= 1.15 * n / len(small[shape]), shape  # about 4x, where quadratic is 16x
+
+
+@pytest.mark.timeout(120)  # a guard only: the assertions are on the work done
+def test_a_megabyte_of_brackets_fails_with_bounded_work() -> None:
+    for shape in ("openers", "open objects", "odd prose quotes"):
+        text = adversarial(1_000_000)[shape]
+        stats = ParseStats()
+        with pytest.raises(ValueError, match="no complete, valid JSON"):
+            extract_json(text, stats=stats)
+        assert stats.scanned + stats.decoded <= 25 * len(text), shape

@@ -416,3 +416,31 @@ def test_from_config_mem0_llm_shape(tmp_path: Path, server: ScriptedOpenAIServer
         assert mem.add("I like tea", user_id="u").results[0].memory == "Likes tea"
     finally:
         mem.close()
+
+
+def test_an_oversized_reply_is_refused_without_parsing_or_repair(
+    tmp_path: Path, server: ScriptedOpenAIServer
+) -> None:
+    config = llm_config(server)
+    with Memory(tmp_path, embedder="hash", llm=config, max_reply_chars=10_000) as mem:
+        server.script("[" * 10_001, ops(("ADD", None, "never asked for")))
+        with pytest.raises(ExtractionError, match="max_reply_chars=10,000") as err:
+            mem.add("My locker is 42", user_id="u")
+        assert len(err.value.raw) == 10_001
+        assert len(server.chat_requests) == 1  # no repair turn echoing 10 kB back
+        assert [m["content"] for m in mem.get_messages(user_id="u")] == ["My locker is 42"]
+        assert mem.count(user_id="u") == 0
+        server.script("x" * 10_000)  # at the limit: parsed (and repaired) as usual
+        server.enqueue(ops(("ADD", None, "Locker is 42")))
+        assert mem.add("My locker is 42", user_id="u").results[0].memory == "Locker is 42"
+
+
+@pytest.mark.timeout(120)  # a guard only: quadratic parsing took minutes for 1 MB
+def test_a_megabyte_of_brackets_is_repaired_like_any_unusable_reply(
+    tmp_path: Path, server: ScriptedOpenAIServer
+) -> None:
+    config = llm_config(server, timeout=60)
+    with Memory(tmp_path, embedder="hash", llm=config, max_reply_chars=2_000_000) as mem:
+        server.script('{"operations": [' * 70_000, ops(("ADD", None, "Likes tea")))
+        assert mem.add("I like tea", user_id="u").results[0].memory == "Likes tea"
+        assert len(server.chat_requests) == 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from ._time import iso
 from ._time import now as _now
 from .errors import ExtractionError
 from .llm import prompts
+from .llm._parse import extract_json, strip_thinking
 from .types import AddEvent, AddResult, Usage
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("mnemoweave")
 
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _OPS = ("ADD", "UPDATE", "DELETE", "NONE")
 
 
@@ -61,6 +60,7 @@ class Job:
     existing: list[Existing]
     messages: list[dict[str, str]]
     procedural: bool
+    max_reply_chars: int = 200_000
     usage: Usage = field(default_factory=Usage)
 
 
@@ -76,14 +76,14 @@ def prepare(memory: Memory, req: AddRequest) -> Job:
             {"role": "system", "content": system},
             {"role": "user", "content": prompts.procedural_user(turns)},
         ]
-        return Job(req, [], chat, procedural=True)
+        return Job(req, [], chat, procedural=True, max_reply_chars=memory.config.max_reply_chars)
     existing = _existing(memory, req)
     system = prompts.extraction_system(
         memory.config.custom_instructions, req.prompt or memory.config.extraction_prompt
     )
     user = prompts.extraction_user(iso(req.observed), [e.text for e in existing], turns)
     chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    return Job(req, existing, chat, procedural=False)
+    return Job(req, existing, chat, procedural=False, max_reply_chars=memory.config.max_reply_chars)
 
 
 def _existing(memory: Memory, req: AddRequest) -> list[Existing]:
@@ -108,6 +108,7 @@ def conversation(job: Job) -> Generator[Call, Any, list[Op]]:
     schema = None if job.procedural else prompts.OPERATIONS_SCHEMA
     reply = yield Call(job.messages, schema)
     _account(job, reply)
+    _check_size(job, reply.text)
     try:
         return _parse(job, reply.text)
     except ValueError as exc:
@@ -125,6 +126,7 @@ def conversation(job: Job) -> Generator[Call, Any, list[Op]]:
     ]
     second = yield Call(repair, schema)
     _account(job, second)
+    _check_size(job, second.text)
     try:
         return _parse(job, second.text)
     except ValueError as exc:
@@ -133,6 +135,17 @@ def conversation(job: Job) -> Generator[Call, Any, list[Op]]:
             "The messages were kept in the scope's message window (get_messages).",
             raw=second.text,
         ) from None
+
+
+def _check_size(job: Job, text: str | None) -> None:
+    """Refuse an oversized reply before parsing it (and without sending it back in a repair)."""
+    if text is not None and len(text) > job.max_reply_chars:
+        raise ExtractionError(
+            f"the LLM reply has {len(text):,} characters, more than max_reply_chars="
+            f"{job.max_reply_chars:,}; it was not parsed. The messages were kept in the "
+            "scope's message window (get_messages).",
+            raw=text,
+        )
 
 
 def _account(job: Job, reply: Any) -> None:
@@ -146,12 +159,10 @@ def _parse(job: Job, text: str | None) -> list[Op]:
     if text is None or not text.strip():
         raise ValueError("the reply was empty")
     if job.procedural:
-        summary = _THINK.sub("", text).strip()
+        summary = strip_thinking(text).strip()
         if not summary:
             raise ValueError("the reply held no summary")
         return [Op("ADD", None, summary)]
-    from .llm import extract_json
-
     data = extract_json(text)
     ops = data.get("operations", data.get("memory")) if isinstance(data, dict) else data
     if not isinstance(ops, list):

@@ -33,6 +33,8 @@ class MemoryConfig(BaseModel):
     extraction_prompt: str | None = None
     #: Existing memories of the scope shown to the LLM when reconciling (top by relevance).
     reconcile_limit: int = Field(default=10, ge=0, le=200)
+    #: Longest LLM reply the pipeline parses; a longer one is an ``ExtractionError`` at once.
+    max_reply_chars: int = Field(default=200_000, ge=1_000, le=50_000_000)
     #: Weight of keyword (BM25) relevance in the fused score; the rest is dense similarity.
     keyword_weight: float = Field(default=0.5, ge=0.0, le=1.0)
     #: Raw messages kept per exact scope (user, agent, run) for chat history and recovery.
