@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
-from mnemoweave import Memory
+from mnemoweave import AsyncMemory, Memory
 from mnemoweave.embed import embed_texts
+from mnemoweave.testing import ScriptedOpenAIServer
 
 SECRET = "quokkazebra7731"
 SECRET_TEXT = f"My locker code is {SECRET} and my bank is Wexfordia"
@@ -73,3 +79,105 @@ def test_single_delete_erases_vector_in_saved_index(tmp_path: Path) -> None:
 def _wal(path: Path) -> bytes:
     wal = path / "mnemoweave.db-wal"
     return wal.read_bytes() if wal.exists() else b""
+
+
+PASSPORT = "PX9931774"
+
+
+def ops(*items: tuple[str, int | None, str | None]) -> dict[str, Any]:
+    return {"operations": [{"op": op, "id": i, "text": t} for op, i, t in items]}
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedOpenAIServer]:
+    with ScriptedOpenAIServer() as srv:
+        yield srv
+
+
+def llm_mem(path: Path, server: ScriptedOpenAIServer) -> Memory:
+    llm = {"model": "m", "base_url": server.base_url, "api_key": "k", "max_retries": 0}
+    return Memory(path, embedder="hash", llm=llm)
+
+
+def all_bytes(path: Path) -> bytes:
+    """Every file of the store: the database, its WAL and the vector snapshot."""
+    names = sorted(p.name for p in path.iterdir() if p.is_file())
+    assert "mnemoweave.db" in names
+    return b"".join((path / name).read_bytes() for name in names)
+
+
+def test_delete_with_source_erases_the_message_a_fact_came_from(
+    tmp_path: Path, server: ScriptedOpenAIServer
+) -> None:
+    """The defect: deleting an extracted fact left its source message (the passport) on disk."""
+    path = tmp_path / "src"
+    with llm_mem(path, server) as mem:
+        server.script(ops(("ADD", None, f"Passport number is {PASSPORT}")))
+        fact = mem.add(f"My passport number is {PASSPORT}, keep it safe", user_id="u")
+        passport_id = fact.results[0].id
+        server.script(ops(("UPDATE", 0, f"Passport number is {PASSPORT} (expires 2031)")))
+        mem.add(f"Oh and {PASSPORT} expires in 2031", user_id="u")
+        server.script(ops(("ADD", None, "Likes sailing")))
+        mem.add("I like sailing", user_id="u")
+        mem.add("The sky is blue", user_id="u", infer=False)
+    with llm_mem(path, server) as mem:  # reopen: the vector snapshot is on disk now
+        assert PASSPORT.encode() in all_bytes(path)
+        result = mem.delete(passport_id, source=True)
+        assert result["sources_deleted"] == 2
+        mem.checkpoint()
+        assert PASSPORT.encode() not in all_bytes(path)
+        assert [m["content"] for m in mem.get_messages(user_id="u")] == [
+            "I like sailing",
+            "The sky is blue",
+        ]
+        assert {m.memory for m in mem.get_all(user_id="u").results} == {
+            "Likes sailing",
+            "The sky is blue",
+        }
+        assert mem.verify()["ok"]
+    assert PASSPORT.encode() not in all_bytes(path)
+
+
+def test_plain_delete_keeps_the_conversation_and_batch_and_async_take_source(
+    tmp_path: Path, server: ScriptedOpenAIServer
+) -> None:
+    path = tmp_path / "keep"
+    with llm_mem(path, server) as mem:
+        server.script(ops(("ADD", None, "Has a cat named Miso"), ("ADD", None, "Lives in Porto")))
+        first, second = mem.add("My cat Miso and I live in Porto", user_id="u").results
+        assert "sources_deleted" not in mem.delete(first.id)
+        # The documented default: the memory goes, the conversation it came from stays.
+        assert [m["content"] for m in mem.get_messages(user_id="u")] == [
+            "My cat Miso and I live in Porto"
+        ]
+        mem.batch_delete([second.id], source=True)
+        assert mem.get_messages(user_id="u") == []
+        server.script(ops(("ADD", None, f"Passport number is {PASSPORT}")))
+        third = mem.add(f"passport {PASSPORT}", user_id="u").results[0]
+
+    async def forget() -> None:
+        amem = AsyncMemory(path, embedder="hash")
+        try:
+            out = await amem.delete(third.id, source=True)
+            assert out["sources_deleted"] == 1
+            assert await amem.get_messages(user_id="u") == []
+            await amem.batch_delete([], source=True)
+        finally:
+            await amem.close()
+
+    asyncio.run(forget())
+    assert PASSPORT.encode() not in all_bytes(path)
+
+
+def test_memories_from_before_the_source_links_still_delete(tmp_path: Path) -> None:
+    """A store written by 0.1.0 migrates; its memories have no links and delete as before."""
+    fixture = Path(__file__).parent / "fixtures" / "store_v011"
+    updated_id = "03b849ab-8adf-42a2-b273-7bd44aa4e16c"  # see fixtures/README.md
+    target = tmp_path / "legacy"
+    target.mkdir()
+    shutil.copy(fixture / "memweave.db", target / "memweave.db")
+    with Memory(target) as mem:
+        assert mem.delete(updated_id, source=True)["sources_deleted"] == 0
+        assert mem.verify()["ok"]
+        versions = [r[0] for r in mem._store.conn.execute("SELECT version FROM schema_migrations")]
+        assert versions[:2] == [1, 2]

@@ -112,8 +112,30 @@ CREATE TABLE changes (
 );
 """
 
+# Which raw messages each memory came from (extracted, updated or confirmed by an infer add),
+# so delete(id, source=True) can erase them too; a link goes when either side is deleted.
+# Memories written before this migration have no links.
+# And one lease per exact scope, held by the add that is reconciling that scope (see _lease.py).
+_V2 = """
+CREATE TABLE memory_sources (
+    rid        INTEGER NOT NULL REFERENCES memories (rid) ON DELETE CASCADE,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    PRIMARY KEY (rid, message_id)
+) WITHOUT ROWID;
+CREATE INDEX memory_sources_message ON memory_sources (message_id);
+
+CREATE TABLE scope_leases (
+    scope      TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    pid        INTEGER NOT NULL,
+    host       TEXT NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _V1),
+    (2, "memory sources and scope leases", _V2),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -2,22 +2,27 @@
 
 The conversation with the LLM (first call, optional repair call, parsing) is written once, as
 a generator that yields the requests it wants made; ``run_infer`` drives it with the sync
-client and ``arun_infer`` with the async one, so both behave identically.
+client and ``arun_infer`` with the async one, so both behave identically. Around it, the add
+holds its scope's lease (``_lease.py``) from reading the existing memories to applying the
+reply, so adds of one scope in different processes never reconcile against stale input.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._keywords import terms_blob
+from ._lease import ATTEMPTS, Lease, LeaseLost, ttl_for
+from ._sources import link
 from ._store import exact_scope_sql, text_hash
 from ._time import iso
 from ._time import now as _now
-from .errors import ExtractionError
+from .errors import ExtractionError, MnemoweaveError, StorageError
 from .llm import prompts
 from .llm._parse import extract_json, strip_thinking
 from .types import AddEvent, AddResult, Usage
@@ -65,25 +70,50 @@ class Job:
 
 
 # -- preparing ------------------------------------------------------------------------------
-def prepare(memory: Memory, req: AddRequest) -> Job:
-    """Save the raw messages to the scope's window, then gather what the LLM needs to see."""
+def begin(memory: Memory, req: AddRequest) -> Lease:
+    """Save the raw messages to the scope's window, and try to take the scope's lease."""
+    lease = Lease(req.key, ttl_for(memory.llm))
     with memory._store.write() as tx:
         memory._append_window(tx, req, _now())
+        lease.try_take(tx.conn)
+    return lease
+
+
+def retake(memory: Memory, lease: Lease) -> bool:
+    """Try again to take a lease another add of the scope holds."""
+    with memory._store.write() as tx:
+        return lease.try_take(tx.conn)
+
+
+def finish(memory: Memory, lease: Lease) -> None:
+    """Give the scope back if the add ended without applying (an error, a cancellation)."""
+    if not lease.held:
+        return
+    try:
+        with memory._store.write() as tx:
+            lease.release(tx.conn)
+    except MnemoweaveError as exc:  # it expires on its own; the add's own error matters more
+        logger.warning("mnemoweave: could not release the lease of %s: %s", lease.scope, exc)
+
+
+def prepare(memory: Memory, req: AddRequest, usage: Usage | None = None) -> Job:
+    """Gather what the LLM needs to see (the add holds the scope's lease)."""
+    usage = Usage() if usage is None else usage
     turns = [(m.role, m.content, m.name) for m in req.messages]
+    limit = memory.config.max_reply_chars
     if req.memory_type == "procedural_memory":
-        system = prompts.PROCEDURAL_SYSTEM
         chat = [
-            {"role": "system", "content": system},
+            {"role": "system", "content": prompts.PROCEDURAL_SYSTEM},
             {"role": "user", "content": prompts.procedural_user(turns)},
         ]
-        return Job(req, [], chat, procedural=True, max_reply_chars=memory.config.max_reply_chars)
+        return Job(req, [], chat, procedural=True, max_reply_chars=limit, usage=usage)
     existing = _existing(memory, req)
     system = prompts.extraction_system(
         memory.config.custom_instructions, req.prompt or memory.config.extraction_prompt
     )
     user = prompts.extraction_user(iso(req.observed), [e.text for e in existing], turns)
     chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    return Job(req, existing, chat, procedural=False, max_reply_chars=memory.config.max_reply_chars)
+    return Job(req, existing, chat, procedural=False, max_reply_chars=limit, usage=usage)
 
 
 def _existing(memory: Memory, req: AddRequest) -> list[Existing]:
@@ -229,8 +259,13 @@ async def adrive(gen: Generator[Call, Any, list[Op]], acomplete: Callable[[Call]
 
 
 # -- applying -------------------------------------------------------------------------------
-def apply(memory: Memory, job: Job, ops: list[Op]) -> AddResult:
-    """Carry out the operations in one transaction and report what happened."""
+def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
+    """Carry out the operations in one transaction and report what happened.
+
+    Raises :class:`LeaseLost` (writing nothing) when another add took the scope over while
+    the LLM answered; otherwise the lease is given back in the same transaction, and every
+    memory the add touched is linked to the messages it came from.
+    """
     req = job.req
     texts = [op.text for op in ops if op.op in ("ADD", "UPDATE") and op.text]
     vectors = dict(zip(texts, memory._embed(texts))) if texts else {}
@@ -245,6 +280,8 @@ def apply(memory: Memory, job: Job, ops: list[Op]) -> AddResult:
     exact, exact_params = exact_scope_sql(req.ids)
     with memory._store.write() as tx:
         conn = tx.conn
+        lease.check(conn)
+        sources: set[int] = set()  # rids of the memories these messages now back
         seen_hashes: set[str] = set()
         for op in ops:
             if op.index is not None and op.index in touched:
@@ -254,19 +291,20 @@ def apply(memory: Memory, job: Job, ops: list[Op]) -> AddResult:
                 assert op.text is not None
                 digest = text_hash(op.text)
                 dup = conn.execute(
-                    f"SELECT m.id, m.memory FROM memories m WHERE {exact} AND m.status = 0"
-                    " AND m.hash = ?",
+                    f"SELECT m.id, m.memory, m.rid FROM memories m WHERE {exact}"
+                    " AND m.status = 0 AND m.hash = ?",
                     (*exact_params, digest),
                 ).fetchone()
                 if dup is not None or digest in seen_hashes:
                     if dup is not None:
                         events.append(AddEvent(id=dup[0], memory=dup[1], event="NONE"))
+                        sources.add(dup[2])
                     continue
                 seen_hashes.add(digest)
                 row = memory._rows_for(
                     fact_req, [op.text], vectors[op.text][None, :], [(actor, None)], now
                 )[0]
-                memory._store.insert(tx, [row])
+                sources.update(memory._store.insert(tx, [row]))
                 events.append(
                     AddEvent(
                         id=row.id,
@@ -291,6 +329,7 @@ def apply(memory: Memory, job: Job, ops: list[Op]) -> AddResult:
                 continue
             rid, current, immutable = found[0], found[1], bool(found[2])
             touched.add(op.index)
+            sources.add(rid)
             if op.op == "NONE":
                 events.append(AddEvent(id=target.id, memory=current, event="NONE"))
                 continue
@@ -326,6 +365,8 @@ def apply(memory: Memory, job: Job, ops: list[Op]) -> AddResult:
             else:  # DELETE: retire, keep for history and as_of
                 memory._store.retire(tx, rid, now=now, valid_to=req.observed, actor_id=actor)
                 events.append(AddEvent(id=target.id, memory=current, event="DELETE"))
+        link(conn, sources, req.message_ids)
+        lease.release(conn)
     return AddResult(results=events, usage=job.usage)
 
 
@@ -341,20 +382,64 @@ def _call_kwargs(call: Call) -> dict[str, Any]:
 
 
 def run_infer(memory: Memory, req: AddRequest) -> AddResult:
-    """The synchronous pipeline: prepare, one LLM call (plus one repair), apply."""
-    job = prepare(memory, req)
+    """The synchronous pipeline: take the scope, read it, one LLM call (+ one repair), apply."""
+    lease = begin(memory, req)
+    usage = Usage()
     llm = memory.llm
-    ops = drive(conversation(job), lambda call: llm.complete(call.messages, **_call_kwargs(call)))
-    return apply(memory, job, ops)
+    try:
+        for _ in range(ATTEMPTS):
+            while not lease.held:
+                time.sleep(lease.pause())
+                retake(memory, lease)
+            job = prepare(memory, req, usage)
+            ops = drive(
+                conversation(job), lambda call: llm.complete(call.messages, **_call_kwargs(call))
+            )
+            try:
+                return apply(memory, job, ops, lease)
+            except LeaseLost:
+                _replanning(lease)
+        raise _gave_up(lease)
+    finally:
+        finish(memory, lease)
 
 
 async def arun_infer(memory: Memory, req: AddRequest) -> AddResult:
     """The async pipeline: SQLite and embedding work in threads, the LLM call on the loop."""
-    job = await asyncio.to_thread(prepare, memory, req)
+    lease = await asyncio.to_thread(begin, memory, req)
+    usage = Usage()
     llm = memory.llm
 
     async def acomplete(call: Call) -> Any:
         return await llm.acomplete(call.messages, **_call_kwargs(call))
 
-    ops = await adrive(conversation(job), acomplete)
-    return await asyncio.to_thread(apply, memory, job, ops)
+    try:
+        for _ in range(ATTEMPTS):
+            while not lease.held:
+                await asyncio.sleep(lease.pause())
+                await asyncio.to_thread(retake, memory, lease)
+            job = await asyncio.to_thread(prepare, memory, req, usage)
+            ops = await adrive(conversation(job), acomplete)
+            try:
+                return await asyncio.to_thread(apply, memory, job, ops, lease)
+            except LeaseLost:
+                _replanning(lease)
+        raise _gave_up(lease)
+    finally:
+        await asyncio.to_thread(finish, memory, lease)
+
+
+def _replanning(lease: Lease) -> None:
+    logger.warning(
+        "mnemoweave: another add took scope %s over while the LLM answered (this one held it "
+        "longer than %.0fs); reading the scope again",
+        lease.scope,
+        lease.ttl,
+    )
+
+
+def _gave_up(lease: Lease) -> StorageError:
+    return StorageError(
+        f"gave up reconciling scope {lease.scope}: other adds took it over {ATTEMPTS} times "
+        "while the LLM answered; the messages are kept in the scope's window (get_messages)"
+    )

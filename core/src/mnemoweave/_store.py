@@ -623,19 +623,26 @@ class Store:
         messages: Sequence[tuple[str, str, str | None]],
         now: float,
         window: int,
-    ) -> None:
-        """Add raw messages to a scope's window and drop what falls out of it."""
+    ) -> list[int]:
+        """Add raw messages to a scope's window, drop what falls out of it; returns their ids."""
         key = scope_key(*scope)
-        tx.conn.executemany(
-            "INSERT INTO messages (scope, user_id, agent_id, run_id, role, content, name,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(key, *scope, role, content, name, now) for role, content, name in messages],
-        )
+        ids = [
+            int(
+                tx.conn.execute(
+                    "INSERT INTO messages (scope, user_id, agent_id, run_id, role, content, name,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (key, *scope, role, content, name, now),
+                ).lastrowid
+                or 0
+            )
+            for role, content, name in messages
+        ]
         tx.conn.execute(
             "DELETE FROM messages WHERE scope = ? AND id <= (SELECT id FROM messages"
             " WHERE scope = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
             (key, key, window),
         )
+        return ids
 
     def verify(self) -> dict[str, Any]:
         """Check SQLite's integrity and that the index holds exactly each row's stored vector."""

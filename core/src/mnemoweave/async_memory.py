@@ -160,8 +160,9 @@ class AsyncMemory:
     async def update(self, memory_id: str, data: str | None = None, **kwargs: Any) -> MemoryItem:
         return await asyncio.to_thread(self._sync.update, memory_id, data, **kwargs)
 
-    async def delete(self, memory_id: str) -> dict[str, Any]:
-        return await asyncio.to_thread(self._sync.delete, memory_id)
+    async def delete(self, memory_id: str, *, source: bool = False) -> dict[str, Any]:
+        """Like :meth:`Memory.delete` (``source=True`` also erases the source messages)."""
+        return await asyncio.to_thread(self._sync.delete, memory_id, source=source)
 
     async def delete_all(self, **kwargs: Any) -> dict[str, Any]:
         return await asyncio.to_thread(self._sync.delete_all, **kwargs)
@@ -172,8 +173,8 @@ class AsyncMemory:
     async def batch_update(self, updates: Sequence[Mapping[str, Any]]) -> BatchResult:
         return await asyncio.to_thread(self._sync.batch_update, updates)
 
-    async def batch_delete(self, memory_ids: Sequence[str]) -> BatchResult:
-        return await asyncio.to_thread(self._sync.batch_delete, memory_ids)
+    async def batch_delete(self, memory_ids: Sequence[str], *, source: bool = False) -> BatchResult:
+        return await asyncio.to_thread(self._sync.batch_delete, memory_ids, source=source)
 
     async def get_messages(self, **kwargs: Any) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self._sync.get_messages, **kwargs)

@@ -8,7 +8,7 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from ._filters import compile_filters
 from ._fusion import fuse, top
 from ._keywords import bm25, query_terms, terms_blob
 from ._messages import Message, normalize_messages
+from ._sources import erase_sources
 from ._store import (
     ITEM_COLUMNS,
     NewRow,
@@ -71,6 +72,8 @@ class AddRequest:
     infer: bool
     #: Set once the messages are in the scope's window (background adds do it up front).
     window_done: bool = False
+    #: The window rows of this add's non-system messages (what its memories came from).
+    message_ids: list[int] = field(default_factory=list)
 
     @property
     def ids(self) -> tuple[str | None, str | None, str | None]:
@@ -393,13 +396,14 @@ class Memory:
     def _append_window(self, tx: Txn, req: AddRequest, recorded: float) -> None:
         if req.window_done:
             return
-        self._store.append_messages(
+        ids = self._store.append_messages(
             tx,
             req.ids,
             [(m.role, m.content, m.name) for m in req.messages],
             recorded,
             self.config.message_window,
         )
+        req.message_ids = [i for i, m in zip(ids, req.messages) if m.role != "system"]
 
     # -- search ------------------------------------------------------------------------------
     def search(
@@ -792,25 +796,42 @@ class Memory:
                 out.append({"id": mid, "event": "UPDATE"})
         return out
 
-    def delete(self, memory_id: str) -> dict[str, Any]:
-        """Erase one memory completely (rows, versions, vector, history text)."""
-        memory_id = check.memory_id(memory_id)
-        self.batch_delete([memory_id])
-        return {"message": "Memory deleted successfully!", "id": memory_id}
+    def delete(self, memory_id: str, *, source: bool = False) -> dict[str, Any]:
+        """Erase one memory completely (rows, versions, vector, keyword terms, history text).
 
-    def batch_delete(self, memory_ids: Sequence[str]) -> BatchResult:
-        """Erase several memories in one transaction; any unknown id aborts the whole batch."""
+        A raw memory (``infer=False``) also takes its copy in the message window with it.
+        ``source=True`` also erases the window messages an LLM-extracted memory came from
+        (which may be the source of other memories too; those stay).
+        """
+        memory_id = check.memory_id(memory_id)
+        erased = self._erase_ids([memory_id], check.flag(source, "source"))
+        out: dict[str, Any] = {"message": "Memory deleted successfully!", "id": memory_id}
+        if source:
+            out["sources_deleted"] = erased
+        return out
+
+    def batch_delete(self, memory_ids: Sequence[str], *, source: bool = False) -> BatchResult:
+        """Erase several memories in one transaction; any unknown id aborts the whole batch.
+
+        ``source=True`` also erases the messages they came from, as in :meth:`delete`.
+        """
         if isinstance(memory_ids, str | bytes) or not isinstance(memory_ids, Sequence):
             raise ValidationError("batch_delete takes a list of memory ids")
         ids = [
             check.memory_id(m if not isinstance(m, Mapping) else m.get("memory_id"))
             for m in memory_ids
         ]
-        with self._store.write() as tx:
-            rids = [self._rid(tx.conn, mid) for mid in ids]
-            self._store.erase(tx, sorted(set(rids)), _now())
-        self._after_erase()
+        self._erase_ids(ids, check.flag(source, "source"))
         return BatchResult(results=[{"id": mid, "event": "DELETE"} for mid in ids])
+
+    def _erase_ids(self, ids: list[str], source: bool) -> int:
+        """Erase memories by id (and their source messages); returns the messages erased."""
+        with self._store.write() as tx:
+            rids = sorted({self._rid(tx.conn, mid) for mid in ids})
+            erased = erase_sources(tx.conn, rids) if source else 0
+            self._store.erase(tx, rids, _now())
+        self._after_erase()
+        return erased
 
     def delete_all(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
