@@ -181,3 +181,22 @@ def test_memories_from_before_the_source_links_still_delete(tmp_path: Path) -> N
         assert mem.verify()["ok"]
         versions = [r[0] for r in mem._store.conn.execute("SELECT version FROM schema_migrations")]
         assert versions[:2] == [1, 2]
+
+
+def test_messages_leaving_the_window_take_their_links_along(
+    tmp_path: Path, server: ScriptedOpenAIServer
+) -> None:
+    llm = {"model": "m", "base_url": server.base_url, "api_key": "k", "max_retries": 0}
+    with Memory(tmp_path / "w", embedder="hash", llm=llm, message_window=1) as mem:
+        server.script(ops(("ADD", None, "Likes tea")), ops(("ADD", None, "Likes jazz")))
+        tea = mem.add("I like tea", user_id="u").results[0].id
+        jazz = mem.add("I like jazz", user_id="u").results[0].id
+        assert [m["content"] for m in mem.get_messages(user_id="u")] == ["I like jazz"]
+        assert mem.verify()["ok"]  # includes the foreign key check of the links
+        assert mem.delete(tea, source=True)["sources_deleted"] == 0
+        assert mem.delete(jazz, source=True)["sources_deleted"] == 1
+        assert mem.get_messages(user_id="u") == []
+        mem.add("window=False keeps no message", user_id="u", infer=False, window=False)
+        server.script(ops(("ADD", None, "Keeps history elsewhere")))
+        kept = mem.add("I keep my own history", user_id="u", window=False).results[0].id
+        assert mem.delete(kept, source=True)["sources_deleted"] == 0

@@ -167,7 +167,7 @@ def _regions(text: str, stats: ParseStats, lo: int = 0, hi: int | None = None) -
                 elif inner[-1] is None:
                     inner[-1] = [node]
                 else:
-                    inner[-1].append(node)  # type: ignore[union-attr]
+                    inner[-1].append(node)
             else:
                 stopped = at + 1
                 break
