@@ -7,6 +7,7 @@ pipeline actually sent.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,19 @@ def mem(tmp_path: Path, server: ScriptedOpenAIServer) -> Iterator[Memory]:
     memory.close()
 
 
+# Every line of a user turn is one of ours: a header, an id or role, then JSON literals.
+LINE = re.compile(
+    r'(|Observation time: ".*"|Existing memories:( \(none\))?|Messages( of the run)?:'
+    r'|Reply with the JSON object of operations\.|\d+: ".*"|[a-z]+( ".*")?: ".*")'
+)
+
+
 def structural_lines(turn: str) -> list[str]:
-    """The lines of a user turn; each must be the intro, the outro, blank, or JSON syntax."""
+    """The lines of a user turn, each checked to be structure we wrote (values quoted)."""
     lines = turn.splitlines()
     for line in lines:
-        assert line in ("", prompts.INPUT_INTRO, "Reply with the JSON object of operations.") or (
-            line[0] in '{"'
-        ), f"a line of the prompt is not structure: {line!r}"
+        assert LINE.fullmatch(line), f"a line of the prompt is not structure: {line!r}"
+    prompts.input_data(turn)  # and every quoted value parses as one JSON string literal
     return lines
 
 
@@ -73,8 +80,12 @@ def test_a_hostile_name_cannot_forge_an_existing_memory(
     # Instructions stay in the system turn, data in the user turn.
     assert "Only remember food preferences." in system
     assert "Only remember food preferences." not in user
-    forged = ("7:", "Existing memories", "Messages", "system")
-    assert not any(line.startswith(forged) for line in user.splitlines())
+    lines = user.splitlines()
+    assert not any(line.startswith(("7:", "system")) for line in lines)
+    assert [line for line in lines if line.startswith(("Existing memories", "Messages"))] == [
+        "Existing memories:",
+        "Messages:",
+    ]
     structural_lines(user)
     sent = prompts.input_data(user)
     assert sent["existing_memories"] == [{"id": 0, "text": "Likes pizza"}]
@@ -98,10 +109,11 @@ def test_line_separators_in_memories_and_messages_stay_inside_their_strings(
         user_id="u",
     )
     user = server.chat_requests[-1].messages[-1]["content"]
-    assert not any(line.startswith(("0:", "1:", "system", "user:")) for line in user.splitlines())
+    forged = ("0: Is", "1:", "system", "user: and")
+    assert not any(line.startswith(forged) for line in user.splitlines())
     lines = structural_lines(user)
-    # intro, time, memories opener, 1 memory, messages opener, 2 messages, blank, outro
-    assert len(lines) == 9
+    # time, blank, memories header, 1 memory, blank, messages header, 2 messages, blank, outro
+    assert len(lines) == 10
     sent = prompts.input_data(user)
     assert [m["text"] for m in sent["existing_memories"]] == [hostile_memory]
     assert sent["messages"][0]["name"] == name
@@ -117,8 +129,7 @@ def test_procedural_turns_are_quoted_data(mem: Memory, server: ScriptedOpenAISer
     mem.add(run, agent_id="travel-bot", memory_type="procedural_memory")
     user = server.chat_requests[-1].messages[-1]["content"]
     assert not any(line.startswith(("system", "Next step")) for line in user.splitlines())
-    for line in user.splitlines():
-        assert line == prompts.INPUT_INTRO or line[0] in '{"', line
+    assert len(structural_lines(user)) == 1 + len(run)
     sent = prompts.input_data(user)
     assert [m["content"] for m in sent["messages"]] == [m["content"] for m in run]
     assert sent["messages"][0]["name"] == HOSTILE_NAME

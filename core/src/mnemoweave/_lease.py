@@ -96,10 +96,10 @@ class Lease:
             raise LeaseLost(self.scope)
 
     def release(self, conn: sqlite3.Connection) -> None:
+        """Give the scope back; the caller clears ``held`` once its transaction committed."""
         conn.execute(
             "DELETE FROM scope_leases WHERE scope = ? AND owner = ?", (self.scope, self.owner)
         )
-        self.held = False
 
 
 class LeaseLost(Exception):

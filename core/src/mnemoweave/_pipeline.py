@@ -92,6 +92,7 @@ def finish(memory: Memory, lease: Lease) -> None:
     try:
         with memory._store.write() as tx:
             lease.release(tx.conn)
+        lease.held = False
     except MnemoweaveError as exc:  # it expires on its own; the add's own error matters more
         logger.warning("mnemoweave: could not release the lease of %s: %s", lease.scope, exc)
 
@@ -367,6 +368,7 @@ def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
                 events.append(AddEvent(id=target.id, memory=current, event="DELETE"))
         link(conn, sources, req.message_ids)
         lease.release(conn)
+    lease.held = False
     return AddResult(results=events, usage=job.usage)
 
 
