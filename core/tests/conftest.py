@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mnemoweave import AsyncMemory, Memory
+from mnemoweave.testing import ScriptedOpenAIServer
 
 
 @pytest.fixture
@@ -59,3 +60,10 @@ def api(request: pytest.FixtureRequest, mem: Memory) -> Iterator[Any]:
     driver = BlockingAsync(mem)
     yield driver
     driver.close_loop()
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedOpenAIServer]:
+    """A scripted OpenAI-compatible server on 127.0.0.1 (an empty script)."""
+    with ScriptedOpenAIServer() as srv:
+        yield srv

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pytest
 
 from mnemoweave import AsyncMemory, Memory
 from mnemoweave.embed import embed_texts
 from mnemoweave.testing import ScriptedOpenAIServer
+from mnemoweave.testing import operations as ops
 
 SECRET = "quokkazebra7731"
 SECRET_TEXT = f"My locker code is {SECRET} and my bank is Wexfordia"
@@ -82,16 +80,6 @@ def _wal(path: Path) -> bytes:
 
 
 PASSPORT = "PX9931774"
-
-
-def ops(*items: tuple[str, int | None, str | None]) -> dict[str, Any]:
-    return {"operations": [{"op": op, "id": i, "text": t} for op, i, t in items]}
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAIServer]:
-    with ScriptedOpenAIServer() as srv:
-        yield srv
 
 
 def llm_mem(path: Path, server: ScriptedOpenAIServer) -> Memory:

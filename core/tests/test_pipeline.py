@@ -29,16 +29,7 @@ from mnemoweave.testing import (
     prose_wrapped,
     with_think,
 )
-
-
-def ops(*items: tuple[str, int | None, str | None]) -> dict[str, Any]:
-    return {"operations": [{"op": op, "id": i, "text": t} for op, i, t in items]}
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAIServer]:
-    with ScriptedOpenAIServer() as srv:
-        yield srv
+from mnemoweave.testing import operations as ops
 
 
 def llm_config(server: ScriptedOpenAIServer, **extra: Any) -> dict[str, Any]:

@@ -23,13 +23,10 @@ import pytest
 from mnemoweave import Memory
 from mnemoweave.llm import prompts
 from mnemoweave.testing import RecordedRequest, ScriptedOpenAIServer
+from mnemoweave.testing import operations as ops
 
 WORKER = Path(__file__).with_name("reconcile_worker.py")
 PATIENCE = 120.0  # generous deadline for a child to get somewhere; never a measurement
-
-
-def ops(*items: tuple[str, int | None, str | None]) -> dict[str, Any]:
-    return {"operations": [{"op": op, "id": i, "text": t} for op, i, t in items]}
 
 
 def said_and_shown(request: RecordedRequest) -> tuple[str, list[str]]:

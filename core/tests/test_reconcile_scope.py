@@ -16,23 +16,14 @@ import pytest
 from mnemoweave import AsyncMemory, Memory
 from mnemoweave.llm import prompts
 from mnemoweave.testing import RecordedRequest, ScriptedOpenAIServer
+from mnemoweave.testing import operations as ops
 
 ALICE_FACT = "Passport number is X1234567"
-
-
-def ops(*items: tuple[str, int | None, str | None]) -> dict[str, Any]:
-    return {"operations": [{"op": op, "id": i, "text": t} for op, i, t in items]}
 
 
 def shown(request: RecordedRequest) -> list[str]:
     sent = prompts.input_data(request.messages[-1]["content"])
     return [m["text"] for m in sent["existing_memories"]]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAIServer]:
-    with ScriptedOpenAIServer() as srv:
-        yield srv
 
 
 def llm(server: ScriptedOpenAIServer) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 * :class:`ScriptedOpenAIServer`: a real OpenAI-compatible HTTP server on 127.0.0.1 that
   answers chat completions from a script (replies, :class:`Fault` values, or a handler),
-  embeddings with deterministic vectors, and records every request with token counts.
+  embeddings with deterministic vectors, and records every request with token counts;
+  :func:`operations` builds a reply in mnemoweave's extraction schema.
 * :func:`count_tokens` / :func:`count_prompt_tokens`: the one token-count approximation
   used by the server's ``usage`` fields and by mnemoweave's benchmarks.
 * :class:`HashEmbedder`: a deterministic, model-free embedder.
@@ -20,7 +21,7 @@ from mnemoweave.embed import HashEmbedder
 from ._faults import Fault
 from ._network import NetworkGuard
 from ._records import RecordedRequest
-from ._replies import ChatReply, Reply, fenced, prose_wrapped, with_think
+from ._replies import ChatReply, Reply, fenced, operations, prose_wrapped, with_think
 from ._server import ChatHandler, EmbeddingHandler, ScriptedOpenAIServer
 from ._tokens import count_prompt_tokens, count_tokens
 
@@ -37,6 +38,7 @@ __all__ = [
     "count_prompt_tokens",
     "count_tokens",
     "fenced",
+    "operations",
     "prose_wrapped",
     "with_think",
 ]

@@ -14,7 +14,15 @@ from typing import Any
 
 from ._faults import Fault
 
-__all__ = ["ChatReply", "Reply", "fenced", "prose_wrapped", "reply_content", "with_think"]
+__all__ = [
+    "ChatReply",
+    "Reply",
+    "fenced",
+    "operations",
+    "prose_wrapped",
+    "reply_content",
+    "with_think",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,14 @@ def reply_content(reply: str | dict[str, Any] | list[Any] | ChatReply) -> ChatRe
         "a scripted reply must be a str, dict, list, ChatReply or Fault; "
         f"got {type(reply).__name__}"
     )
+
+
+def operations(*items: tuple[str, int | None, str | None]) -> dict[str, Any]:
+    """A reply in mnemoweave's own extraction schema, one ``(op, id, text)`` per operation::
+
+    server.script(operations(("ADD", None, "Likes tea"), ("DELETE", 0, None)))
+    """
+    return {"operations": [{"op": op, "id": ident, "text": text} for op, ident, text in items]}
 
 
 def fenced(obj: Any, lang: str = "json") -> str:
