@@ -11,6 +11,7 @@ EXPECTED = [
     "AddResult",
     "AsyncAddHandle",
     "AsyncMemory",
+    "AuthenticationError",
     "BatchResult",
     "ConfigurationError",
     "DimensionMismatchError",
@@ -25,7 +26,12 @@ EXPECTED = [
     "MemoryList",
     "MnemoweaveError",
     "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RemoteError",
     "SchemaVersionError",
+    "ScopeCount",
+    "ScopeList",
     "SearchResult",
     "StorageError",
     "Usage",
@@ -51,3 +57,5 @@ def test_every_error_derives_from_the_base_and_is_drawn_in_the_docstring() -> No
     assert issubclass(errors.ExtractionError, errors.LLMError)
     assert issubclass(errors.DimensionMismatchError, errors.EmbeddingError)
     assert issubclass(errors.SchemaVersionError, errors.StorageError)
+    for name in ("AuthenticationError", "PermissionDeniedError", "RateLimitError"):
+        assert issubclass(getattr(errors, name), errors.RemoteError)

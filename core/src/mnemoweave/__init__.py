@@ -11,6 +11,7 @@ from __future__ import annotations
 from .async_memory import AsyncAddHandle, AsyncMemory
 from .config import MemoryConfig
 from .errors import (
+    AuthenticationError,
     ConfigurationError,
     DimensionMismatchError,
     EmbeddingError,
@@ -19,6 +20,9 @@ from .errors import (
     LLMError,
     MnemoweaveError,
     NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RemoteError,
     SchemaVersionError,
     StorageError,
     ValidationError,
@@ -31,6 +35,8 @@ from .types import (
     HistoryEntry,
     MemoryItem,
     MemoryList,
+    ScopeCount,
+    ScopeList,
     SearchResult,
     Usage,
 )
@@ -43,6 +49,7 @@ __all__ = [
     "AddResult",
     "AsyncAddHandle",
     "AsyncMemory",
+    "AuthenticationError",
     "BatchResult",
     "ConfigurationError",
     "DimensionMismatchError",
@@ -57,7 +64,12 @@ __all__ = [
     "MemoryList",
     "MnemoweaveError",
     "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RemoteError",
     "SchemaVersionError",
+    "ScopeCount",
+    "ScopeList",
     "SearchResult",
     "StorageError",
     "Usage",

@@ -369,7 +369,9 @@ def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
         link(conn, sources, req.message_ids)
         lease.release(conn)
     lease.held = False
-    return AddResult(results=events, usage=job.usage)
+    result = AddResult(results=events, usage=job.usage)
+    memory._emit_add(result, req.ids, now)
+    return result
 
 
 def _actor(req: AddRequest) -> str | None:

@@ -17,7 +17,15 @@ from ._pipeline import arun_infer
 from .config import MemoryConfig
 from .embed import Embedder
 from .memory import AddHandle, AddRequest, Memory
-from .types import AddResult, BatchResult, HistoryEntry, MemoryItem, MemoryList, SearchResult
+from .types import (
+    AddResult,
+    BatchResult,
+    HistoryEntry,
+    MemoryItem,
+    MemoryList,
+    ScopeList,
+    SearchResult,
+)
 
 
 class AsyncAddHandle:
@@ -156,6 +164,9 @@ class AsyncMemory:
 
     async def history(self, memory_id: str) -> list[HistoryEntry]:
         return await asyncio.to_thread(self._sync.history, memory_id)
+
+    async def scopes(self) -> ScopeList:
+        return await asyncio.to_thread(self._sync.scopes)
 
     async def update(self, memory_id: str, data: str | None = None, **kwargs: Any) -> MemoryItem:
         return await asyncio.to_thread(self._sync.update, memory_id, data, **kwargs)

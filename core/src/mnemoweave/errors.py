@@ -12,11 +12,16 @@ can catch everything with one clause or pick the branch they care about::
     │   └── SchemaVersionError     the store was written by a newer mnemoweave
     ├── EmbeddingError             the embedder failed or is missing its model
     │   └── DimensionMismatchError vectors of a different size than the store holds
-    └── LLMError                   the LLM endpoint failed after retries (5xx, timeout)
-        └── ExtractionError        the LLM answered, but not with usable memory operations
+    ├── LLMError                   the LLM endpoint failed after retries (5xx, timeout)
+    │   └── ExtractionError        the LLM answered, but not with usable memory operations
+    └── RemoteError                a memory server failed or could not be reached
+        ├── AuthenticationError    401: no API key, or an unknown or revoked one
+        ├── PermissionDeniedError  403: the key may not touch that scope or operation
+        └── RateLimitError         429: too many requests for this key; retry later
 
 ``ValidationError`` is also a ``ValueError`` and ``NotFoundError`` a ``LookupError`` so code
-written against the built-in exceptions keeps working.
+written against the built-in exceptions keeps working. The memory server answers with the
+same classes (by name, in its JSON error body), and ``mnemoweave.remote`` raises them again.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
     "DimensionMismatchError",
     "EmbeddingError",
@@ -32,6 +38,9 @@ __all__ = [
     "LLMError",
     "MnemoweaveError",
     "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RemoteError",
     "SchemaVersionError",
     "StorageError",
     "ValidationError",
@@ -102,3 +111,32 @@ class ExtractionError(LLMError):
     def __init__(self, message: str, *, raw: Any = None) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class RemoteError(MnemoweaveError):
+    """A memory server answered with an error that is not the caller's input, or was unreachable.
+
+    ``status`` is the HTTP status (``None`` when no answer arrived).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthenticationError(RemoteError):
+    """The request carried no API key, or one the server does not know (or has revoked)."""
+
+
+class PermissionDeniedError(RemoteError):
+    """The API key is valid but may not touch this scope, write, or use admin operations."""
+
+
+class RateLimitError(RemoteError):
+    """The API key sent too many requests; ``retry_after`` says how many seconds to wait."""
+
+    def __init__(
+        self, message: str, *, status: int | None = 429, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as check
+from . import events as _events
 from ._filters import compile_filters
 from ._fusion import fuse, top
 from ._keywords import bm25, query_terms, terms_blob
@@ -43,6 +44,8 @@ from .types import (
     HistoryEntry,
     MemoryItem,
     MemoryList,
+    ScopeCount,
+    ScopeList,
     SearchResult,
 )
 
@@ -116,8 +119,10 @@ class Memory:
         embedder: str | Mapping[str, Any] | Embedder | None = None,
         llm: Any = None,
         config: MemoryConfig | Mapping[str, Any] | None = None,
+        on_event: _events.EventHook | None = None,
         **options: Any,
     ) -> None:
+        self._on_event = _events.check_hook(on_event)
         if config is not None:
             base = config if isinstance(config, MemoryConfig) else build_config(**dict(config))
             values = base.model_dump(exclude_unset=True)
@@ -379,7 +384,7 @@ class Memory:
         with self._store.write() as tx:
             self._store.insert(tx, rows)
             self._append_window(tx, req, recorded)
-        return AddResult(
+        result = AddResult(
             results=[
                 AddEvent(
                     id=r.id,
@@ -392,6 +397,14 @@ class Memory:
                 for r in rows
             ]
         )
+        self._emit_add(result, req.ids, recorded)
+        return result
+
+    def _emit_add(
+        self, result: AddResult, ids: tuple[str | None, str | None, str | None], at: float
+    ) -> None:
+        if self._on_event is not None:
+            _events.emit(self._on_event, _events.from_add(result.results, ids, at))
 
     def _append_window(self, tx: Txn, req: AddRequest, recorded: float) -> None:
         if req.window_done:
@@ -665,6 +678,31 @@ class Memory:
             include_expired=include_expired,
         ).total
 
+    def scopes(self) -> ScopeList:
+        """Every exact scope (user, agent, run) holding active memories, with its count."""
+        with self._store.read() as conn:
+            rows = conn.execute(
+                "SELECT user_id, agent_id, run_id, count(*), min(created_at), max(updated_at)"
+                " FROM memories WHERE status = 0 AND (expires_at IS NULL OR expires_at > ?)"
+                " GROUP BY user_id, agent_id, run_id"
+                " ORDER BY user_id IS NULL, user_id, agent_id IS NULL, agent_id,"
+                " run_id IS NULL, run_id",
+                (_now(),),
+            ).fetchall()
+        return ScopeList(
+            results=[
+                ScopeCount(
+                    user_id=r[0],
+                    agent_id=r[1],
+                    run_id=r[2],
+                    count=int(r[3]),
+                    created_at=to_datetime(r[4]),
+                    updated_at=to_datetime(r[5]),
+                )
+                for r in rows
+            ]
+        )
+
     # -- updates and deletes --------------------------------------------------------------
     def _rid(self, conn: Any, memory_id: str, *, writable: bool = False) -> int:
         """The row id of ``memory_id``; ``writable`` also refuses an immutable memory."""
@@ -760,9 +798,11 @@ class Memory:
         vectors = iter(self._embed(texts)) if texts else iter(())
         out = []
         now = _now()
+        changed: list[_events.MemoryEvent] = []
         with self._store.write() as tx:
             for mid, text, meta, expires, cats, force in plans:
                 rid = self._rid(tx.conn, mid, writable=not force)
+                before = _events.current_text(tx.conn, rid) if self._on_event is not None else None
                 if cats is not None:
                     tx.conn.execute(
                         "UPDATE memories SET categories = ?, updated_at = ? WHERE rid = ?",
@@ -794,6 +834,10 @@ class Memory:
                 elif meta_json is not None:
                     self._store.set_metadata(tx, rid, meta_json, now)
                 out.append({"id": mid, "event": "UPDATE"})
+                if self._on_event is not None:
+                    changed.append(_events.updated(tx.conn, rid, before, now))
+        if self._on_event is not None:
+            _events.emit(self._on_event, changed)
         return out
 
     def delete(self, memory_id: str, *, source: bool = False) -> dict[str, Any]:
@@ -826,11 +870,15 @@ class Memory:
 
     def _erase_ids(self, ids: list[str], source: bool) -> int:
         """Erase memories by id (and their source messages); returns the messages erased."""
+        now = _now()
         with self._store.write() as tx:
             rids = sorted({self._rid(tx.conn, mid) for mid in ids})
+            gone = _events.erased(tx.conn, rids, now) if self._on_event is not None else []
             erased = erase_sources(tx.conn, rids) if source else 0
-            self._store.erase(tx, rids, _now())
+            self._store.erase(tx, rids, now)
         self._after_erase()
+        if gone and self._on_event is not None:
+            _events.emit(self._on_event, gone)
         return erased
 
     def delete_all(
@@ -839,14 +887,18 @@ class Memory:
         """Erase every memory of a scope, and the scope's raw message windows."""
         scope = check.scope_ids(user_id, agent_id, run_id)
         s_sql, s_params = scope_sql(scope)
+        now = _now()
         with self._store.write() as tx:
             rids = [
                 r[0]
                 for r in tx.conn.execute(f"SELECT m.rid FROM memories m WHERE {s_sql}", s_params)
             ]
-            count = self._store.erase(tx, rids, _now())
+            gone = _events.erased(tx.conn, rids, now) if self._on_event is not None else []
+            count = self._store.erase(tx, rids, now)
             tx.conn.execute(f"DELETE FROM messages AS m WHERE {s_sql}", s_params)
         self._after_erase()
+        if gone and self._on_event is not None:
+            _events.emit(self._on_event, gone)
         return {"message": f"Deleted {count} memories", "deleted": count}
 
     def _after_erase(self) -> None:
@@ -912,6 +964,8 @@ class Memory:
         rows = [_new_row(i, p[0], v, *p[1:]) for i, p, v in zip(ids, prepared, vectors)]
         with self._store.write() as tx:
             self._store.insert(tx, rows)
+        if self._on_event is not None:
+            _events.emit(self._on_event, _events.inserted(rows, now))
         return BatchResult._trusted(
             {"results": [{"id": r.id, "memory": r.memory, "event": "ADD"} for r in rows]}
         )

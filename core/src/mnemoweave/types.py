@@ -165,3 +165,40 @@ class BatchResult(_ResultList):
     """Per-record outcome of ``batch_add`` / ``batch_update`` / ``batch_delete``."""
 
     results: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ScopeCount(_DictView):
+    """One exact scope (user, agent, run) that holds active memories, and how many."""
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    count: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ScopeList(_ResultList):
+    """``{"results": [ScopeCount]}`` from ``scopes()``, with per-kind totals."""
+
+    results: list[ScopeCount] = Field(default_factory=list)
+
+    def _totals(self, key: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for scope in self.results:
+            name = getattr(scope, key)
+            if name is not None:
+                out[name] = out.get(name, 0) + scope.count
+        return dict(sorted(out.items()))
+
+    def users(self) -> dict[str, int]:
+        """Active memories per ``user_id``."""
+        return self._totals("user_id")
+
+    def agents(self) -> dict[str, int]:
+        """Active memories per ``agent_id``."""
+        return self._totals("agent_id")
+
+    def runs(self) -> dict[str, int]:
+        """Active memories per ``run_id``."""
+        return self._totals("run_id")
