@@ -45,9 +45,7 @@ def mem(tmp_path: Path, recorder: Recorder) -> Iterator[Memory]:
     memory.close()
 
 
-def test_add_emits_one_add_per_stored_message_after_commit(
-    mem: Memory, recorder: Recorder
-) -> None:
+def test_add_emits_one_add_per_stored_message_after_commit(mem: Memory, recorder: Recorder) -> None:
     result = mem.add(
         [{"role": "user", "content": "I like tea"}, {"role": "assistant", "content": "Noted"}],
         user_id="alice",
@@ -70,7 +68,10 @@ def test_update_carries_new_and_previous_text(mem: Memory, recorder: Recorder) -
     mem.update(mid, metadata={"source": "form"})
     changed = recorder.events[1:]
     assert [e.event for e in changed] == ["UPDATE", "UPDATE"]
-    assert (changed[0].memory, changed[0].previous_memory) == ("I live in Berlin", "I live in Paris")
+    assert (changed[0].memory, changed[0].previous_memory) == (
+        "I live in Berlin",
+        "I live in Paris",
+    )
     assert (changed[1].memory, changed[1].previous_memory) == ("I live in Berlin", None)
     assert changed[0].user_id == "alice"
 

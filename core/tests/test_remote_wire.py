@@ -17,7 +17,9 @@ from mnemoweave.remote import AsyncMemoryClient, MemoryClient
 
 
 def _body(type_name: str, message: str, **extra: object) -> str:
-    return json.dumps({"detail": message, "error": {"type": type_name, "message": message, **extra}})
+    return json.dumps(
+        {"detail": message, "error": {"type": type_name, "message": message, **extra}}
+    )
 
 
 def test_errors_come_back_as_the_class_the_server_named() -> None:
@@ -28,7 +30,8 @@ def test_errors_come_back_as_the_class_the_server_named() -> None:
     bad = error_for(422, _body("ValidationError", "limit must be an int"), {})
     assert type(bad) is errors.ValidationError
     llm = error_for(502, _body("ExtractionError", "no ops", raw="junk"), {})
-    assert isinstance(llm, errors.ExtractionError) and llm.raw == "junk"
+    assert isinstance(llm, errors.ExtractionError)
+    assert llm.raw == "junk"
 
 
 def test_errors_without_a_known_type_map_by_status() -> None:
@@ -38,7 +41,8 @@ def test_errors_without_a_known_type_map_by_status() -> None:
     assert isinstance(limited, errors.RateLimitError)
     assert limited.retry_after == 3.0
     other = error_for(500, _body("SomethingElse", "boom"), {})
-    assert type(other) is errors.RemoteError and other.status == 500
+    assert type(other) is errors.RemoteError
+    assert other.status == 500
 
 
 def test_arguments_are_encoded_as_json_or_refused_by_name() -> None:

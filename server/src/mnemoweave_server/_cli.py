@@ -1,0 +1,155 @@
+"""``mnemoweave-server serve`` and ``mnemoweave-server keys create|list|revoke``.
+
+Defaults come from the environment (``MNEMOWEAVE_BACKEND``, ``MNEMOWEAVE_SERVER_DATA``,
+``MNEMOWEAVE_KEYS_FILE``, ``MNEMOWEAVE_EMBEDDER``, ``MNEMOWEAVE_LLM_MODEL``,
+``MNEMOWEAVE_LLM_BASE_URL``), so a container needs no flags. The LLM's API key is only ever
+read from ``$OPENAI_API_KEY``, never from a flag (flags show in process lists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from mnemoweave.errors import MnemoweaveError
+
+from ._keys import KeyStore
+from ._settings import DEFAULT_PORT, build_settings, plain_env
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", help="store directory (default $MNEMOWEAVE_HOME)")
+    parser.add_argument("--data-dir", help="the server's own files (default <store>/server)")
+    parser.add_argument("--keys-file", help="API keys file (default <data-dir>/keys.json)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnemoweave-server", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the memory server")
+    _store_options(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--embedder", help="embedder provider name (default: local)")
+    serve.add_argument("--llm-model", help="LLM model for fact extraction (none: raw storage)")
+    serve.add_argument("--llm-base-url", help="OpenAI-compatible endpoint of that model")
+    serve.add_argument("--rate-limit", type=float, help="requests/s per key (0: no limit)")
+    serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted")
+    serve.add_argument("--cors-origin", action="append", default=[], help="allow this origin")
+    serve.add_argument(
+        "--allow-private-webhooks",
+        action="store_true",
+        help="let webhooks target loopback/private addresses (tests and one-host setups)",
+    )
+    serve.add_argument("--log-level", default="info")
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    actions = keys.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a key and print it once")
+    create.add_argument("name")
+    create.add_argument("--user", action="append", dest="users", help="a user_id it may touch")
+    create.add_argument("--user-prefix", help="it may touch user_ids with this prefix")
+    create.add_argument("--read-only", action="store_true")
+    create.add_argument("--admin", action="store_true", help="may reset and verify the store")
+    create.add_argument("--json", action="store_true", help="print JSON")
+    _store_options(create)
+    listing = actions.add_parser("list", help="list keys (no secrets)")
+    listing.add_argument("--json", action="store_true")
+    _store_options(listing)
+    revoke = actions.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id")
+    _store_options(revoke)
+    return parser
+
+
+def _settings(args: argparse.Namespace, **more: Any) -> Any:
+    values = plain_env()
+    for name in ("backend", "data_dir", "keys_file"):
+        if getattr(args, name, None):
+            values[name] = getattr(args, name)
+    values.update(more)
+    return build_settings(**values)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ._serve import serve
+
+    more: dict[str, Any] = {"host": args.host, "port": args.port, "workers": args.workers}
+    if args.embedder:
+        more["embedder"] = args.embedder
+    if args.llm_model:
+        more["llm"] = {"model": args.llm_model, "base_url": args.llm_base_url}
+    if args.rate_limit is not None:
+        more["rate_limit"] = args.rate_limit
+    if args.max_body_bytes is not None:
+        more["max_body_bytes"] = args.max_body_bytes
+    if args.cors_origin:
+        more["cors_origins"] = args.cors_origin
+    if args.allow_private_webhooks:
+        more["webhooks_allow_private"] = True
+    serve(_settings(args, **more), log_level=args.log_level)
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    store = KeyStore(_settings(args).keys_path())
+    if args.action == "create":
+        made = store.create(
+            args.name,
+            users=args.users,
+            user_prefix=args.user_prefix,
+            read_only=args.read_only,
+            admin=args.admin,
+        )
+        if args.json:
+            print(json.dumps({"key": made.key, **made.info.to_dict()}))
+        else:
+            print(made.key)
+            print(
+                f"(key id {made.info.id}; stored hashed in {store.path}; shown only now)",
+                file=sys.stderr,
+            )
+        return 0
+    if args.action == "list":
+        found = store.list()
+        if args.json:
+            print(json.dumps([k.to_dict() for k in found], indent=2))
+            return 0
+        for key in found:
+            reach = (
+                "all users"
+                if not key.restricted
+                else (
+                    ", ".join(key.users or ()) + (f" {key.user_prefix}*" if key.user_prefix else "")
+                )
+            )
+            flags = [
+                f
+                for f, on in (
+                    ("read-only", key.read_only),
+                    ("admin", key.admin),
+                    ("REVOKED", key.revoked_at is not None),
+                )
+                if on
+            ]
+            print(f"{key.id}  {key.name}  [{reach.strip()}] {' '.join(flags)}".rstrip())
+        return 0
+    revoked = store.revoke(args.key_id)
+    print(f"revoked {revoked.id} ({revoked.name})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        return _keys(args)
+    except MnemoweaveError as exc:
+        print(f"mnemoweave-server: {exc}", file=sys.stderr)
+        return 2
