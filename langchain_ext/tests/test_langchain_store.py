@@ -32,6 +32,7 @@ from langgraph.store.base import (
 )
 
 from mnemoweave import ConfigurationError, Memory, ValidationError
+from mnemoweave.remote import MemoryClient
 from mnemoweave_adapters.contract import AdapterContractTests
 from mnemoweave_langchain import MnemoweaveStore
 from mnemoweave_langchain._filters import matches
@@ -88,8 +89,11 @@ class TestStoreContract(AdapterContractTests):
     def test_core_writes_are_visible_through_adapter(
         self, adapter: StoreDriver, memory: Memory
     ) -> None:
-        """An item written through another handle on the same directory is read back."""
-        other = Memory(memory.path, embedder="hash")
+        """An item written through another handle on the same store is read back."""
+        if isinstance(memory, MemoryClient):  # the remote run: another client, same server
+            other: Memory | MemoryClient = MemoryClient(memory.host, api_key=memory.api_key)
+        else:
+            other = Memory(memory.path, embedder="hash")
         try:
             self.remember(
                 self.make_adapter(other, user_id="contract-user"),

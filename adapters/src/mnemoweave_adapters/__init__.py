@@ -9,7 +9,7 @@ suite is :mod:`mnemoweave_adapters.contract`; AutoGen integrations are
 
 from __future__ import annotations
 
-from ._binding import MemoryBinding, result_ids
+from ._binding import ASYNC_STORES, SYNC_STORES, MemoryBinding, async_twin, result_ids
 from ._discovery import GROUP, AdapterInfo, discover
 from ._messages import last_user_text, normalize_role, text_of, to_message, to_messages
 from ._options import BoundStore, StoreLike, bind_store, check_roles, check_token_budget
@@ -26,14 +26,17 @@ from ._render import (
 from ._sync import run_async, run_sync
 
 __all__ = [
+    "ASYNC_STORES",
     "AdapterInfo",
     "BoundStore",
     "CLOSE_TAG",
     "GROUP",
     "MemoryBinding",
     "OPEN_TAG",
+    "SYNC_STORES",
     "StoreLike",
     "approx_tokens",
+    "async_twin",
     "bind_store",
     "check_roles",
     "check_token_budget",

@@ -1,8 +1,9 @@
 """``MemoryBinding``: a mnemoweave store bound to one scope, the object every adapter wraps.
 
 Adapters never re-implement scoping: they hold a binding and call ``recall`` / ``remember``
-(or their async twins). The binding accepts a ``Memory`` or an ``AsyncMemory`` and offers both
-call styles over either.
+(or their async twins). The binding accepts a ``Memory`` or an ``AsyncMemory``, or their
+remote twins ``mnemoweave.remote.MemoryClient`` / ``AsyncMemoryClient``, and offers both call
+styles over any of them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mnemoweave import AsyncMemory, Memory, MemoryItem, NotFoundError, ValidationError
+from mnemoweave.remote import AsyncMemoryClient, MemoryClient
 from mnemoweave.types import AddResult
+
+#: What a binding (and so every adapter) can sit on: a local store or a memory server.
+SYNC_STORES = (Memory, MemoryClient)
+ASYNC_STORES = (AsyncMemory, AsyncMemoryClient)
+SyncStore = Memory | MemoryClient
+AsyncStore = AsyncMemory | AsyncMemoryClient
+
+
+def async_twin(memory: SyncStore) -> AsyncStore:
+    """The async front end over the same store (or server) as ``memory``."""
+    if isinstance(memory, MemoryClient):
+        return AsyncMemoryClient.wrap(memory)
+    return AsyncMemory.wrap(memory)
+
 
 _SCOPE_KEYS = ("user_id", "agent_id", "run_id")
 
@@ -28,7 +44,7 @@ class MemoryBinding:
 
     def __init__(
         self,
-        memory: Memory | AsyncMemory,
+        memory: SyncStore | AsyncStore,
         *,
         user_id: str | None = None,
         agent_id: str | None = None,
@@ -38,16 +54,16 @@ class MemoryBinding:
         recall_limit: int = 5,
         threshold: float | None = None,
     ) -> None:
-        if isinstance(memory, AsyncMemory):
-            self._async: AsyncMemory | None = memory
-            self._sync = memory.sync
-        elif isinstance(memory, Memory):
+        if isinstance(memory, ASYNC_STORES):
+            self._async: AsyncStore | None = memory
+            self._sync: SyncStore = memory.sync
+        elif isinstance(memory, SYNC_STORES):
             self._async = None
             self._sync = memory
         else:
             raise ValidationError(
-                "MemoryBinding needs a mnemoweave Memory or AsyncMemory, "
-                f"got {type(memory).__name__}"
+                "MemoryBinding needs a mnemoweave Memory or AsyncMemory (or a remote "
+                f"MemoryClient / AsyncMemoryClient), got {type(memory).__name__}"
             )
         scope = {k: v for k, v in zip(_SCOPE_KEYS, (user_id, agent_id, run_id)) if v is not None}
         for key, value in scope.items():
@@ -65,15 +81,15 @@ class MemoryBinding:
 
     # -- identity ------------------------------------------------------------------------
     @property
-    def memory(self) -> Memory:
-        """The synchronous ``Memory`` underneath."""
+    def memory(self) -> SyncStore:
+        """The synchronous ``Memory`` (or ``MemoryClient``) underneath."""
         return self._sync
 
     @property
-    def async_memory(self) -> AsyncMemory:
-        """An ``AsyncMemory`` over the same store (created on first use)."""
+    def async_memory(self) -> AsyncStore:
+        """An ``AsyncMemory`` (or ``AsyncMemoryClient``) over the same store, made on first use."""
         if self._async is None:
-            self._async = AsyncMemory.wrap(self._sync)
+            self._async = async_twin(self._sync)
         return self._async
 
     @property

@@ -14,14 +14,13 @@ from typing import Any
 import mnemoweave
 from mnemoweave.errors import ValidationError
 
-from ._binding import MemoryBinding
+from ._binding import ASYNC_STORES, SYNC_STORES, AsyncStore, MemoryBinding, SyncStore
 
 ROLES = frozenset({"user", "assistant", "system", "tool"})
 
-StoreLike = (
-    mnemoweave.Memory | mnemoweave.AsyncMemory | MemoryBinding | str | os.PathLike[str] | None
-)
-"""A store directory (``None``: the default home), an open store, or a ``MemoryBinding``."""
+StoreLike = SyncStore | AsyncStore | MemoryBinding | str | os.PathLike[str] | None
+"""A store directory (``None``: the default home), an open store or memory-server client
+(``mnemoweave.remote.MemoryClient``), or a ``MemoryBinding``."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def bind_store(
             )
         return BoundStore(store, owned=False)
     kwargs = {k: v for k, v in binding_options.items() if v is not None}
-    if isinstance(store, mnemoweave.Memory | mnemoweave.AsyncMemory):
+    if isinstance(store, SYNC_STORES + ASYNC_STORES):
         given = sorted(k for k, v in open_options.items() if v is not None)
         if given:
             raise ValidationError(
@@ -81,8 +80,8 @@ def bind_store(
         return BoundStore(MemoryBinding(store, **kwargs), owned=False)
     if store is not None and not isinstance(store, str | os.PathLike):
         raise ValidationError(
-            "store must be a mnemoweave Memory, AsyncMemory, MemoryBinding, a directory path or "
-            f"None, got {type(store).__name__}"
+            "store must be a mnemoweave Memory, AsyncMemory, MemoryClient, AsyncMemoryClient, "
+            f"MemoryBinding, a directory path or None, got {type(store).__name__}"
         )
     # Validate the scope before creating a directory on disk for a store that cannot be used.
     if not any(kwargs.get(k) for k in ("user_id", "agent_id", "run_id")):

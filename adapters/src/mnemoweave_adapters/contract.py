@@ -46,12 +46,25 @@ class AdapterContractTests:
     allowed_overrides: ClassVar[dict[str, str]] = {}
 
     # -- fixtures and drivers --------------------------------------------------------------
-    @pytest.fixture
-    def memory(self, tmp_path: Path) -> Iterator[Memory]:
-        """A fresh store on the deterministic embedder, with no LLM (raw memories)."""
-        mem = Memory(tmp_path / "contract-store", embedder="hash")
-        yield mem
-        mem.close()
+    @pytest.fixture(params=["local", "remote"])
+    def memory(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+        """A fresh store on the deterministic embedder, with no LLM (raw memories).
+
+        ``remote``: the same, but behind a live ``mnemoweave-server`` (one per test session,
+        reset for each test) reached through ``mnemoweave.remote.MemoryClient``, so every
+        adapter is also proven to work over the wire. Needs ``mnemoweave-server`` installed.
+        """
+        if request.param == "local":
+            mem = Memory(tmp_path / "contract-store", embedder="hash")
+            yield mem
+            mem.close()
+            return
+        testing = pytest.importorskip("mnemoweave_server.testing")
+        server = testing.shared_live_server(request.config)
+        client = server.client()
+        client.reset()
+        yield client
+        client.close()
 
     @pytest.fixture
     def adapter(self, memory: Memory) -> Any:

@@ -8,7 +8,13 @@ from crewai.tools import BaseTool
 from pydantic import BaseModel, Field, PrivateAttr
 
 from mnemoweave import AsyncMemory, Memory, ValidationError
-from mnemoweave_adapters import MemoryBinding, bind_store, render_memories
+from mnemoweave_adapters import (
+    ASYNC_STORES,
+    SYNC_STORES,
+    MemoryBinding,
+    bind_store,
+    render_memories,
+)
 
 NOTHING_FOUND = "No relevant memories found."
 
@@ -102,7 +108,7 @@ def mnemoweave_tools(
     """
     held = getattr(memory, "binding", None)
     source = held if isinstance(held, MemoryBinding) else memory
-    if not isinstance(source, Memory | AsyncMemory | MemoryBinding):
+    if not isinstance(source, (*SYNC_STORES, *ASYNC_STORES, MemoryBinding)):
         raise ValidationError(
             "mnemoweave_tools needs a mnemoweave Memory, a MemoryBinding or a "
             "MnemoweaveCrewMemory, "

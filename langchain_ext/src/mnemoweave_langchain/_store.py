@@ -33,6 +33,7 @@ from langgraph.store.base import (
 )
 
 from mnemoweave import AsyncMemory, ConfigurationError, Memory, MemoryItem, ValidationError
+from mnemoweave.remote import AsyncMemoryClient, MemoryClient
 
 from ._filters import Predicate, split_filter
 from ._namespaces import (
@@ -66,20 +67,20 @@ class MnemoweaveStore(BaseStore):
 
     def __init__(
         self,
-        memory: Memory | AsyncMemory,
+        memory: Memory | AsyncMemory | MemoryClient | AsyncMemoryClient,
         *,
         index: IndexConfig | None = None,
         agent_id: str = "langgraph",
         users_root: str | None = "users",
     ) -> None:
-        if isinstance(memory, AsyncMemory):
+        if isinstance(memory, AsyncMemory | AsyncMemoryClient):
             memory = memory.sync
-        if not isinstance(memory, Memory):
+        if not isinstance(memory, Memory | MemoryClient):
             raise ValidationError(
-                "MnemoweaveStore needs a mnemoweave Memory or AsyncMemory, "
+                "MnemoweaveStore needs a mnemoweave Memory or AsyncMemory (or a remote client), "
                 f"got {type(memory).__name__}"
             )
-        self.memory = memory
+        self.memory: Memory | MemoryClient = memory
         self.scopes = NamespaceScopes(agent_id, users_root)
         self.index_config, self._fields = _index_fields(index, memory)
         self._write_lock = threading.Lock()
@@ -289,7 +290,9 @@ class MnemoweaveStore(BaseStore):
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _index_fields(index: Any, memory: Memory) -> tuple[dict[str, Any] | None, list[Any]]:
+def _index_fields(
+    index: Any, memory: Memory | MemoryClient
+) -> tuple[dict[str, Any] | None, list[Any]]:
     """Validate the ``index`` config; returns it and the tokenized field paths."""
     if index is None:
         return None, ["$"]
@@ -313,7 +316,7 @@ def _index_fields(index: Any, memory: Memory) -> tuple[dict[str, Any] | None, li
     return dict(index), _tokenize(fields)
 
 
-def _embedder_dim(memory: Memory) -> int | None:
+def _embedder_dim(memory: Memory | MemoryClient) -> int | None:
     try:
         return int(memory.embedder.dim)
     except Exception:  # remote embedders learn their size on first use

@@ -16,8 +16,8 @@ from llama_index.core.bridge.pydantic import ValidationError as PydanticValidati
 from llama_index.core.utils import get_tokenizer
 from pydantic.json_schema import SkipJsonSchema
 
-from mnemoweave import AsyncMemory, Memory, MemoryItem, ValidationError
-from mnemoweave_adapters import MemoryBinding, render_memories
+from mnemoweave import MemoryItem, ValidationError
+from mnemoweave_adapters import ASYNC_STORES, SYNC_STORES, MemoryBinding, render_memories
 
 _SCOPE_KEYS = ("user_id", "agent_id", "run_id")
 _TURN_ROLES = frozenset({"user", "assistant"})
@@ -81,9 +81,10 @@ def bind(options: RecallOptions, memory: Any) -> MemoryBinding:
             f"{type(options).__name__} needs a mnemoweave store: pass memory=Memory(...) "
             "(or use from_memory / from_defaults / from_config)"
         )
-    if not isinstance(memory, Memory | AsyncMemory):
+    if not isinstance(memory, SYNC_STORES + ASYNC_STORES):
         raise ValidationError(
-            f"memory must be a mnemoweave Memory or AsyncMemory, got {type(memory).__name__}"
+            "memory must be a mnemoweave Memory, AsyncMemory or remote client, "
+            f"got {type(memory).__name__}"
         )
     return MemoryBinding(
         memory,
