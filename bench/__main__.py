@@ -1,6 +1,6 @@
 """``python -m bench <study> [options]``: run one benchmark study and print its markdown table.
 
-Studies: scale, locomo, llm_cost, concurrency, embed. ``python -m bench all --quick`` runs
+Studies: scale, locomo, llm_cost, concurrency, embed, server. ``python -m bench all --quick`` runs
 every study's quick path. Each study writes its table (and JSON figures) to bench/results/.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-STUDIES = ("scale", "locomo", "llm_cost", "concurrency", "embed")
+STUDIES = ("scale", "locomo", "llm_cost", "concurrency", "embed", "server")
 
 
 def main(argv: list[str]) -> int:

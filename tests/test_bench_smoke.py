@@ -215,3 +215,16 @@ def test_embed_quick(tmp_path: Path) -> None:
     row = figures(tmp_path, "embed-quick")["systems"]["mnemoweave (1 threads)"]["overall"]
     assert row["sentences_per_s"] > 0
     assert row["load_s"] > 0
+
+
+@pytest.mark.slow
+def test_server_quick(tmp_path: Path) -> None:
+    out = run_bench(tmp_path, "server", "--quick", "--clients", "1,2", "--seconds", "0.5")
+    assert "| search | 2 | 1 worker |" in out
+    assert "| add | 1 | in-process |" in out
+    found = figures(tmp_path, "server-quick")
+    assert found["errors"] == 0
+    cells = {(c["op"], c["clients"], c["workers"]): c for c in found["cells"]}
+    assert set(cells) == {(op, k, w) for op in ("search", "add") for k in (1, 2) for w in (0, 1)}
+    assert all(c["requests"] > 0 for c in cells.values())
+    assert all(c["p50_ratio"] > 0 for (_, _, w), c in cells.items() if w)
