@@ -18,6 +18,7 @@ import numpy as np
 
 from mnemoweave import Memory, ValidationError
 from mnemoweave.embed import embed_texts
+from mnemoweave.remote import MemoryClient
 
 DEFAULT_CAPACITY = 16_384
 
@@ -31,7 +32,7 @@ def _digest(vector: np.ndarray) -> bytes:
 class MnemoweaveEmbedder:
     """``embedder(texts) -> list of vectors`` with mnemoweave's model (L2-normalised float32)."""
 
-    def __init__(self, memory: Memory, *, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, memory: Memory | MemoryClient, *, capacity: int = DEFAULT_CAPACITY) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValidationError(f"capacity must be a positive int, got {capacity!r}")
         self._memory = memory

@@ -11,6 +11,7 @@ from crewai.memory.types import MemoryRecord, ScopeInfo
 
 from mnemoweave import DimensionMismatchError, Memory, MemoryItem, NotFoundError, ValidationError
 from mnemoweave.embed import embed_texts
+from mnemoweave.remote import MemoryClient
 from mnemoweave_adapters import MemoryBinding, StoreLike, bind_store, run_async
 
 from . import _scopes as sc
@@ -93,7 +94,7 @@ class MnemoweaveStorage:
 
     # -- reading helpers -------------------------------------------------------------------
     @property
-    def _memory(self) -> Memory:
+    def _memory(self) -> Memory | MemoryClient:
         return self._binding.memory
 
     @property

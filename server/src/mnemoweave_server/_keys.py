@@ -8,6 +8,7 @@ the file atomically; servers re-read it when it changes, so revoking takes effec
 
 from __future__ import annotations
 
+import builtins
 import fcntl
 import hashlib
 import hmac
@@ -178,14 +179,14 @@ class KeyStore:
             found = self._by_id.get(key_id)
         return None if found is None else found[1]
 
-    def list(self) -> list[ApiKey]:
+    def list(self) -> builtins.list[ApiKey]:
         with self._lock:
             self._refresh()
             return [info for _, info in self._by_id.values()]
 
     # -- writing ---------------------------------------------------------------------------
     @contextmanager
-    def _editing(self) -> Iterator[list[dict[str, Any]]]:
+    def _editing(self) -> Iterator[builtins.list[dict[str, Any]]]:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock_path = self.path.with_name(self.path.name + ".lock")
         with open(lock_path, "a") as lock:

@@ -31,7 +31,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.requests: dict[tuple[str, str, str], float] = defaultdict(float)
         self.latency: dict[tuple[str, str], list[float]] = {}
         self.latency_sum: dict[tuple[str, str], float] = defaultdict(float)
         self.counters: dict[str, float] = defaultdict(float)

@@ -235,7 +235,9 @@ def get_all_v2(payload: Payload, request: Request, who: Auth) -> JSONResponse:
 
 @router.get("/v1/memories/", summary="mem0 client 0.x: get_all by query parameters")
 def get_all_v1(request: Request, who: Auth) -> JSONResponse:
-    params = {k: v for k, v in request.query_params.items() if k not in ("page", "page_size")}
+    params: dict[str, Any] = {
+        k: v for k, v in request.query_params.items() if k not in ("page", "page_size")
+    }
     if "limit" in params:
         params["limit"] = _int_param(params["limit"])
     if "show_expired" in params:
@@ -247,13 +249,13 @@ def get_all_v1(request: Request, who: Auth) -> JSONResponse:
 def _search(request: Request, who: Principal, payload: dict[str, Any]) -> list[dict[str, Any]]:
     ctx = context_of(request)
     options = _check_keys(payload, _SEARCH_KEYS | {"app_id"}, "search")
-    query = options.get("query")
+    query: Any = options.get("query")
     if isinstance(query, str):
         check_texts(ctx.settings.max_text_chars, [("query", query)])
     filters = _filters(options)
     ids = _ids(who, options, filters)
     found = ctx.memory.search(
-        query,  # type: ignore[arg-type]  (core validates and names a bad query)
+        query,  # core validates it and names a bad query
         **ids,
         filters=filters,
         limit=_positive(options.get("top_k", options.get("limit")), "top_k", 10),
@@ -413,5 +415,6 @@ def batch_delete(payload: Payload, request: Request, who: Auth) -> JSONResponse:
     items = _batch_items(ctx, payload)
     for entry in items:
         who.owned(ctx.memory, entry.get("memory_id"))
-    ctx.memory.batch_delete(items)
+    entries: Any = items  # core takes mem0's [{'memory_id': ...}] form as well
+    ctx.memory.batch_delete(entries)
     return JSONResponse({"message": f"Successfully deleted {len(items)} memories"})

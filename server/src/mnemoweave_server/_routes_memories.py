@@ -211,4 +211,5 @@ def batch_delete(body: BatchDeleteBody, request: Request, who: Auth) -> JSONResp
     _bounded(ctx, "memory_ids", body.memory_ids)
     for entry in body.memory_ids:
         who.owned(ctx.memory, entry.get("memory_id") if isinstance(entry, dict) else entry)
-    return _json(ctx.memory.batch_delete(body.memory_ids).to_dict())
+    ids: Any = body.memory_ids  # core also takes mem0's {'memory_id': ...} entries
+    return _json(ctx.memory.batch_delete(ids).to_dict())

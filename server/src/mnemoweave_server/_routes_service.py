@@ -105,8 +105,10 @@ def scopes(request: Request, who: Auth) -> JSONResponse:
 def embed(body: EmbedBody, request: Request, who: Auth) -> JSONResponse:
     ctx = context_of(request)
     check_texts(ctx.settings.max_text_chars, [("texts", body.texts)])
-    vectors = embed_texts(ctx.memory.embedder, body.texts) if body.texts else []
-    return JSONResponse({"vectors": [[float(x) for x in row] for row in vectors]})
+    if not body.texts:
+        return JSONResponse({"vectors": []})
+    vectors = embed_texts(ctx.memory.embedder, body.texts)
+    return JSONResponse({"vectors": vectors.astype(float).tolist()})
 
 
 # -- the raw message window -------------------------------------------------------------------

@@ -97,7 +97,7 @@ def check_target(url: Any, *, allow_private: bool) -> str:
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
             raise ValidationError(f"the webhook host {host!r} does not resolve") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
     blocked = [str(a) for a in addresses if not a.is_global]
     if blocked:
         raise ValidationError(
