@@ -14,7 +14,10 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from . import errors
+from ._env import env
 from ._time import to_datetime, to_epoch
 from .types import (
     AddResult,
@@ -81,6 +84,43 @@ def _scope_params(user_id: Any, agent_id: Any, run_id: Any) -> dict[str, Any]:
         if value is not None and not isinstance(value, str):
             raise errors.ValidationError(f"{key} must be a non-empty string, got {value!r}")
     return {k: v for k, v in ids.items() if v is not None}
+
+
+# -- transport helpers shared by both clients ----------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RemoteLLM:
+    """What a client knows of the server's LLM: its model name (the key stays on the server)."""
+
+    model: str
+
+
+def settings(host: str | None, api_key: str | None) -> tuple[str, str | None]:
+    url = host or env("URL")
+    if not url:
+        raise errors.ConfigurationError(
+            "no memory server given: pass host='http://127.0.0.1:8420' or set MNEMOWEAVE_URL"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise errors.ConfigurationError(f"host must be an http:// or https:// URL, got {url!r}")
+    return url.rstrip("/"), api_key or env("API_KEY")
+
+
+def headers(api_key: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
+    out = {"Accept": "application/json", **dict(extra or {})}
+    if api_key:
+        out["Authorization"] = f"Bearer {api_key}"
+    return out
+
+
+def arguments(values: dict[str, Any], *skip: str) -> dict[str, Any]:
+    """A method's arguments (from ``locals()``) to send, minus ``self`` and positionals."""
+    return {k: v for k, v in values.items() if k not in skip}
+
+
+def finish(call: Call, response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        raise error_for(response.status_code, response.text, response.headers)
+    return call.decode(response.json() if response.content else None)
 
 
 # -- operations --------------------------------------------------------------------------
