@@ -50,8 +50,8 @@ class RemoteEmbedder:
 class MemoryClient:
     """A ``Memory`` whose store lives in a mnemoweave server (``mnemoweave-server serve``).
 
-    ``timeout`` is per request in seconds; ``transport`` is an optional ``httpx`` transport
-    (tests pass ``httpx.MockTransport``). The client is thread-safe.
+    ``timeout`` is per request in seconds; ``transport`` an optional ``httpx`` transport
+    (a proxy, a Unix socket, ``httpx.MockTransport``). The client is thread-safe.
     """
 
     def __init__(

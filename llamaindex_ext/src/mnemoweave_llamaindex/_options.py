@@ -83,7 +83,7 @@ def bind(options: RecallOptions, memory: Any) -> MemoryBinding:
         )
     if not isinstance(memory, SYNC_STORES + ASYNC_STORES):
         raise ValidationError(
-            "memory must be a mnemoweave Memory, AsyncMemory or remote client, "
+            "memory must be a mnemoweave Memory or AsyncMemory (or a remote client), "
             f"got {type(memory).__name__}"
         )
     return MemoryBinding(
