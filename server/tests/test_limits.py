@@ -123,3 +123,13 @@ def test_a_database_url_backend_is_refused_clearly(
     )
     assert result.returncode != 0
     assert "PostgreSQL backend is not available yet" in result.stdout + result.stderr
+
+
+def test_reset_erases_the_whole_store_for_an_admin(strict: LiveServer) -> None:
+    """(On this module's own server: the shared one must keep other tests' data.)"""
+    with strict.client() as admin:
+        admin.add("one", user_id="r1", infer=False)
+        admin.add("two", agent_id="r2", infer=False)
+        admin.reset()
+        assert admin.scopes().results == []
+        assert admin.count(user_id="r1") == 0
