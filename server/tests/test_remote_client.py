@@ -13,6 +13,7 @@ from mnemoweave import (
     AddHandle,
     AuthenticationError,
     HistoryEntry,
+    ImmutableMemoryError,
     Memory,
     MemoryItem,
     NotFoundError,
@@ -171,3 +172,21 @@ def test_remote_embedder_matches_the_servers(admin: MemoryClient, tmp_path: Path
     assert admin.llm is None
     assert admin.path is None
     assert admin.config.message_window == 200
+
+
+def test_immutable_updates_need_force_and_deletes_take_source(
+    admin: MemoryClient, uid: str
+) -> None:
+    mid = admin.add("fixed fact", user_id=uid, infer=False, immutable=True).results[0].id
+    with pytest.raises(ImmutableMemoryError) as refused:
+        admin.update(mid, "changed")
+    assert refused.value.memory_id == mid
+    assert admin.update(mid, "changed", force=True).memory == "changed"
+    assert admin.delete(mid, source=True) == {
+        "message": "Memory deleted successfully!",
+        "id": mid,
+        "sources_deleted": 0,
+    }
+    other = admin.add("another", user_id=uid, infer=False).results[0].id
+    assert admin.batch_delete([other], source=True).results == [{"id": other, "event": "DELETE"}]
+    assert admin.count(user_id=uid) == 0

@@ -146,8 +146,8 @@ class AsyncMemoryClient:
         item: MemoryItem = await self._send(wire.update(memory_id, {"data": data, **kwargs}))
         return item
 
-    async def delete(self, memory_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._send(wire.delete(memory_id))
+    async def delete(self, memory_id: str, *, source: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = await self._send(wire.delete(memory_id, source))
         return result
 
     async def delete_all(
@@ -164,8 +164,8 @@ class AsyncMemoryClient:
         result: BatchResult = await self._send(wire.batch("update", updates))
         return result
 
-    async def batch_delete(self, memory_ids: Sequence[str]) -> BatchResult:
-        result: BatchResult = await self._send(wire.batch("delete", memory_ids))
+    async def batch_delete(self, memory_ids: Sequence[str], *, source: bool = False) -> BatchResult:
+        result: BatchResult = await self._send(wire.batch("delete", memory_ids, source=source))
         return result
 
     async def get_messages(self, **kwargs: Any) -> list[dict[str, Any]]:

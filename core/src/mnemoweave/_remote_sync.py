@@ -268,6 +268,7 @@ class MemoryClient:
         text: str | None = None,
         expiration_date: Any = _KEEP,
         categories: Sequence[str] | None = None,
+        force: bool = False,
     ) -> MemoryItem:
         """Like :meth:`mnemoweave.Memory.update`."""
         options = {
@@ -276,6 +277,7 @@ class MemoryClient:
             "text": text,
             "expiration_date": expiration_date,
             "categories": categories,
+            "force": force,
         }
         item: MemoryItem = self._send(wire.update(memory_id, options))
         return item
@@ -285,14 +287,14 @@ class MemoryClient:
         result: BatchResult = self._send(wire.batch("update", updates))
         return result
 
-    def delete(self, memory_id: str) -> dict[str, Any]:
+    def delete(self, memory_id: str, *, source: bool = False) -> dict[str, Any]:
         """Like :meth:`mnemoweave.Memory.delete`."""
-        result: dict[str, Any] = self._send(wire.delete(memory_id))
+        result: dict[str, Any] = self._send(wire.delete(memory_id, source))
         return result
 
-    def batch_delete(self, memory_ids: Sequence[str]) -> BatchResult:
+    def batch_delete(self, memory_ids: Sequence[str], *, source: bool = False) -> BatchResult:
         """Like :meth:`mnemoweave.Memory.batch_delete`."""
-        result: BatchResult = self._send(wire.batch("delete", memory_ids))
+        result: BatchResult = self._send(wire.batch("delete", memory_ids, source=source))
         return result
 
     def delete_all(

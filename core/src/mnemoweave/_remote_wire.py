@@ -160,21 +160,21 @@ def update(memory_id: Any, options: dict[str, Any]) -> Call:
     return Call("PATCH", _memory_path(memory_id), _body(**options), None, MemoryItem.model_validate)
 
 
-def delete(memory_id: Any) -> Call:
-    return Call("DELETE", _memory_path(memory_id))
+def delete(memory_id: Any, source: Any) -> Call:
+    params = None if source is False else {"source": jsonable(source, "source")}
+    return Call("DELETE", _memory_path(memory_id), params=params)
 
 
 def delete_all(user_id: Any, agent_id: Any, run_id: Any) -> Call:
     return Call("DELETE", f"{PREFIX}/memories", params=_scope_params(user_id, agent_id, run_id))
 
 
-def batch(kind: str, items: Any) -> Call:
+def batch(kind: str, items: Any, **options: Any) -> Call:
     key = {"add": "records", "update": "updates", "delete": "memory_ids"}[kind]
     if isinstance(items, str | bytes) or not isinstance(items, Sequence):
         raise errors.ValidationError(f"batch_{kind} takes a list")
-    return Call(
-        "POST", f"{PREFIX}/batch/{kind}", _body(**{key: items}), None, BatchResult.model_validate
-    )
+    body = _body(**{key: items}, **options)
+    return Call("POST", f"{PREFIX}/batch/{kind}", body, None, BatchResult.model_validate)
 
 
 def get_messages(options: dict[str, Any]) -> Call:
@@ -272,7 +272,7 @@ def error_for(status: int, text: str, headers: Mapping[str, str]) -> errors.Mnem
         return cls(message, status=status, retry_after=float(retry) if retry else None)
     if issubclass(cls, errors.RemoteError):
         return cls(message, status=status)
-    if cls is errors.NotFoundError:
+    if cls is errors.NotFoundError or cls is errors.ImmutableMemoryError:
         return cls(message, memory_id=detail.get("memory_id"))
     if cls is errors.ExtractionError:
         return cls(message, raw=detail.get("raw"))

@@ -75,7 +75,7 @@ def error_response(
 
 
 def _extra(exc: errors.MnemoweaveError) -> dict[str, Any]:
-    if isinstance(exc, errors.NotFoundError):
+    if isinstance(exc, errors.NotFoundError | errors.ImmutableMemoryError):
         return {"memory_id": exc.memory_id}
     if isinstance(exc, errors.DimensionMismatchError):
         return {"expected": exc.expected, "got": exc.got}

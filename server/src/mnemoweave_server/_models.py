@@ -98,6 +98,7 @@ class UpdateBody(Body):
     metadata: dict[str, Any] | None = None
     expiration_date: Time | None = None
     categories: list[StrictStr] | None = None
+    force: StrictBool = False
 
 
 class BatchAddBody(Body):
@@ -110,6 +111,7 @@ class BatchUpdateBody(Body):
 
 class BatchDeleteBody(Body):
     memory_ids: list[StrictStr | dict[str, Any]]
+    source: StrictBool = False
 
 
 class MessagesListBody(Scoped):

@@ -134,11 +134,12 @@ def update(memory_id: MemoryId, body: UpdateBody, request: Request, who: Auth) -
 
 
 @router.delete("/memories/{memory_id}", summary="Erase one memory completely")
-def delete(memory_id: MemoryId, request: Request, who: Auth) -> JSONResponse:
+def delete(memory_id: MemoryId, request: Request, who: Auth, source: bool = False) -> JSONResponse:
+    """``source=true`` also erases the messages the memory was extracted from."""
     ctx = _ctx(request)
     who.require_write()
     who.owned(ctx.memory, memory_id)
-    return _json(ctx.memory.delete(memory_id))
+    return _json(ctx.memory.delete(memory_id, source=source))
 
 
 @router.get(
@@ -212,4 +213,4 @@ def batch_delete(body: BatchDeleteBody, request: Request, who: Auth) -> JSONResp
     for entry in body.memory_ids:
         who.owned(ctx.memory, entry.get("memory_id") if isinstance(entry, dict) else entry)
     ids: Any = body.memory_ids  # core also takes mem0's {'memory_id': ...} entries
-    return _json(ctx.memory.batch_delete(ids).to_dict())
+    return _json(ctx.memory.batch_delete(ids, source=body.source).to_dict())
