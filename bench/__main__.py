@@ -1,7 +1,7 @@
 """``python -m bench <study> [options]``: run one benchmark study and print its markdown table.
 
-Studies: scale, locomo, llm_cost, concurrency, embed, server. ``python -m bench all --quick`` runs
-every study's quick path. Each study writes its table (and JSON figures) to bench/results/.
+Studies: scale, locomo, llm_cost, concurrency, embed, server, quality. ``python -m bench all
+--quick`` runs every study's quick path. Each study writes its table (and JSON figures) to bench/results/.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-STUDIES = ("scale", "locomo", "llm_cost", "concurrency", "embed", "server")
+STUDIES = ("scale", "locomo", "llm_cost", "concurrency", "embed", "server", "quality")
 
 
 def main(argv: list[str]) -> int:

@@ -123,8 +123,9 @@ def evaluate(
     search: Searcher,
     qvecs: dict[str, np.ndarray],
     limit: int | None,
+    ks: Sequence[int] = KS,
 ) -> dict[str, Any]:
-    """any@k / all@k per category and overall (1-4), plus latency, for one system."""
+    """any@k / all@k (k in ``ks``) per category and overall (1-4), plus latency, for one system."""
     hits: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     times: list[float] = []
     asked = 0
@@ -136,16 +137,16 @@ def evaluate(
                 break
             asked += 1
             t0 = time.perf_counter()
-            got = search(conv.sample_id, q.question, qvecs[q.question], max(KS))
+            got = search(conv.sample_id, q.question, qvecs[q.question], max(ks))
             times.append((time.perf_counter() - t0) * 1000)
             wanted = set(q.evidence)
-            for k in KS:
+            for k in ks:
                 top = set(got[:k])
                 hits[q.category][f"any@{k}"].append(float(bool(top & wanted)))
                 hits[q.category][f"all@{k}"].append(float(wanted <= top))
     by_category = {
         CATEGORIES[c]: {m: float(np.mean(v)) for m, v in metrics.items()}
-        | {"n": len(metrics["any@1"])}
+        | {"n": len(metrics[f"any@{ks[0]}"])}
         for c, metrics in sorted(hits.items())
     }
     main = [c for c in hits if c != 5]
@@ -153,7 +154,7 @@ def evaluate(
     for metric in hits[main[0]] if main else ():
         values = [x for c in main for x in hits[c][metric]]
         overall[metric] = float(np.mean(values))
-    overall["n"] = sum(len(hits[c]["any@1"]) for c in main)
+    overall["n"] = sum(len(hits[c][f"any@{ks[0]}"]) for c in main)
     overall["p50_ms"] = percentile(times, 50)
     overall["p95_ms"] = percentile(times, 95)
     return {"overall": overall, "by_category": by_category}

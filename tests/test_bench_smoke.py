@@ -228,3 +228,77 @@ def test_server_quick(tmp_path: Path) -> None:
     assert set(cells) == {(op, k, w) for op in ("search", "add") for k in (1, 2) for w in (0, 1)}
     assert all(c["requests"] > 0 for c in cells.values())
     assert all(c["p50_ratio"] > 0 for (_, _, w), c in cells.items() if w)
+
+
+@pytest.mark.slow
+def test_quality_quick(tmp_path: Path) -> None:
+    data = tiny_locomo(tmp_path / "tiny.json")
+    cache = tmp_path / "cache"
+    out = run_bench(
+        tmp_path, "quality", "--quick", "--data", str(data), env={"BENCH_CACHE_DIR": str(cache)}
+    )
+    assert "returned the same top 20 as the baseline for 5 of 5 questions" in out
+    found = figures(tmp_path, "quality-quick")
+    configs = found["configs"]
+    base = configs["baseline (today's engine)"]["dev"]["overall"]
+    assert base["n"] == 4  # categories 1-4 with evidence
+    # 8 rows: every evidence turn is among a perfect reranker's top 50, hence first.
+    oracle = configs["oracle over recommended top 50"]["dev"]["overall"]
+    assert oracle["any@1"] == 1.0
+    assert oracle["all@10"] == 1.0
+    assert {"base", "alone", "best", "without", "plus", "alt", "oracle"} == {
+        c["group"] for c in configs.values()
+    }
+    calibration = found["calibration"]
+    assert calibration["today (sum)"]["cos_0.8_no_keyword"] == pytest.approx(0.4)
+    assert calibration["recommended"]["cos_0.8_no_keyword"] >= 0.7
+    assert found["search_ms"]["recommended"] > 0
+    variants = found["add"]["variants"]
+    assert variants["prev1"]["tokens_per_text"] > variants["turn"]["tokens_per_text"]
+    assert variants["turn"]["add_cpu_p50_ms"] > 0
+    assert found["notes"]["texts_embedded_this_run"] > 0
+    assert list(cache.glob("vectors-*.npz"))
+
+
+def test_vector_cache_keeps_every_key(tmp_path: Path) -> None:
+    """Vectors come back from disk for every text, keys ending in NUL bytes included."""
+    import numpy as np
+
+    from bench._vector_cache import VectorCache, text_key
+
+    texts = [f"memory number {i}" for i in range(1500)]
+    assert any(text_key("m", t).endswith(b"\0") for t in texts)  # the case that once broke
+    calls: list[int] = []
+
+    def embed(batch: list[str]) -> np.ndarray:
+        calls.append(len(batch))
+        return np.array([[float(len(t)), float(hash(t) % 97)] for t in batch], dtype=np.float32)
+
+    first, missed = VectorCache("m", tmp_path).get(texts, embed)
+    again, missed_again = VectorCache("m", tmp_path).get([*texts, "one more"], embed)
+    assert (missed, missed_again) == (1500, 1)
+    assert calls == [1500, 1]
+    np.testing.assert_array_equal(again[:1500], first)
+    _, missed_other = VectorCache("another-model", tmp_path).get(texts[:3], embed)
+    assert missed_other == 3
+
+
+def test_relative_dates_resolve_against_the_observation_time() -> None:
+    from datetime import datetime
+
+    from bench._quality_text import query_entities, resolve_relative
+    from mnemoweave._keywords import query_terms
+
+    said = datetime(2023, 5, 8)
+    assert resolve_relative("I went there yesterday", said) == ["may", "2023"]
+    assert resolve_relative("we moved last year", said) == ["2022"]
+    assert resolve_relative("two months ago, and last week too", said) == [
+        "march",
+        "2023",
+        "may",
+        "2023",
+    ]
+    assert resolve_relative("no time here", said) == []
+    assert list(query_entities("When did Caroline go to the LGBTQ group?")) == list(
+        query_terms("Caroline LGBTQ")
+    )
