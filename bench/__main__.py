@@ -1,7 +1,8 @@
 """``python -m bench <study> [options]``: run one benchmark study and print its markdown table.
 
 Studies: scale, locomo, llm_cost, concurrency, embed, server, quality. ``python -m bench all
---quick`` runs every study's quick path. Each study writes its table (and JSON figures) to bench/results/.
+--quick`` runs every study's quick path. Each study writes its table (and JSON figures) to
+bench/results/.
 """
 
 from __future__ import annotations

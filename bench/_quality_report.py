@@ -22,6 +22,12 @@ def _get(result: dict[str, Any], part: str, metric: str) -> float | None:
     return found.get(metric)
 
 
+def _delta(result: dict[str, Any], base: dict[str, Any], part: str) -> float | None:
+    """any@10 of ``result`` minus the baseline's on one split (None when the split is empty)."""
+    mine, theirs = _get(result, part, "any@10"), _get(base, part, "any@10")
+    return None if mine is None or theirs is None else mine - theirs
+
+
 def _ratio(num: float | None, den: float | None) -> float | None:
     return None if num is None or not den else num / den
 
@@ -129,8 +135,8 @@ def ablation(f: dict[str, Any]) -> str:
                 _get(res, "A", "all@10"),
                 _get(res, "B", "any@10"),
                 _get(res, "B", "all@10"),
-                (_get(res, "dev", "any@10") or 0) - (_get(base, "dev", "any@10") or 0),
-                None if "B" not in res else _get(res, "B", "any@10") - _get(base, "B", "any@10"),
+                _delta(res, base, "dev"),
+                _delta(res, base, "B"),
                 _ratio(ms.get(name), ms[BASE]),
             ]
         )
