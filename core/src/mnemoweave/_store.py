@@ -4,16 +4,17 @@ One connection per store object, guarded by a re-entrant lock; every write is a
 ``BEGIN IMMEDIATE`` transaction so concurrent processes queue on SQLite's write lock (with a
 busy timeout) instead of failing. The vector index is brought up to date from SQLite inside the
 same transaction snapshot a search or write reads, so it never disagrees with the rows it serves.
+SQLite and file-system failures leave here as :class:`StorageError` saying what to do.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,11 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from ._filters import canonical_json
+from . import _binding as binding
+from . import _erasure as erasure
+from ._connection import connect
+from ._derived import Derived, Owner
 from ._keywords import TermIndex
 from ._migrations import migrate
-from ._vectors import VectorIndex, erase_in_file
-from .errors import ConfigurationError, DimensionMismatchError, StorageError
+from ._storage_errors import from_os, from_sqlite, is_busy
+from ._vectors import VectorIndex
+from .errors import ConfigurationError, EmbeddingError, StorageError
+
+logger = logging.getLogger("mnemoweave")
 
 DB_NAME = "mnemoweave.db"
 #: The database file name before the rename; an existing one is opened in place.
@@ -73,7 +80,12 @@ class Txn:
     conn: sqlite3.Connection
     puts: list[tuple[np.ndarray, np.ndarray, list[bytes]]] = field(default_factory=list)
     clears: list[int] = field(default_factory=list)
-    erased: list[int] = field(default_factory=list)
+    #: The snapshot file was patched for this transaction's erasure (void if it rolls back).
+    patched: bool = False
+    #: The transaction erases data (see :meth:`Store.mark_erasure`).
+    erased: bool = False
+    #: After commit: whether the erased bytes are already gone from the files, or pending.
+    erased_on_disk: bool | None = None
 
 
 def new_ids(n: int) -> list[str]:
@@ -132,76 +144,66 @@ class Store:
         legacy = directory / LEGACY_DB_NAME
         if not self.db_path.exists() and legacy.exists():
             self.db_path = legacy
-        self.index_path = directory / INDEX_NAME
+        if not os.access(directory, os.W_OK):  # SQLite would only say so after busy_timeout
+            raise from_os(PermissionError(13, "not writable"), self.db_path, "opening the store")
         self.lock = threading.RLock()
         self._busy_timeout = busy_timeout
-        self.conn = self._connect(durability, busy_timeout)
-        self.index: VectorIndex | None = None
-        self.terms = TermIndex()
+        self.conn = connect(self.db_path, durability=durability, busy_timeout=busy_timeout)
+        self.derived = Derived(directory / INDEX_NAME)
         self.model_row: int | None = None
         self.dim: int | None = None
         self.model_name: str | None = None
-        self._known_rid = 0  # highest memory rid reflected in the index
-        self._known_seq = 0  # highest change seq reflected in the index
+        self.store_id = ""
         self._closed = False
-        with self.write() as tx:
-            migrate(tx.conn)
-            tx.conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)",
-                (uuid.uuid4().hex,),
-            )
-        self._stray_cleanup()
-        collection = self.conn.execute(
-            "SELECT e.id, e.model, e.dim FROM meta"
-            " JOIN embedding_models e ON e.id = CAST(meta.value AS INTEGER)"
-            " WHERE meta.key = 'embedding_model'"
-        ).fetchone()
+        self._finisher = erasure.Finisher(self._finish_quietly)
+        try:
+            with self.write() as tx:
+                migrate(tx.conn)
+                tx.conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)",
+                    (uuid.uuid4().hex,),
+                )
+                self._file_op(self.derived.clean_temp, "cleaning up after an interrupted save")
+            with self.read() as conn:
+                self.store_id = conn.execute(
+                    "SELECT value FROM meta WHERE key = 'store_id'"
+                ).fetchone()[0]
+                collection = binding.read(conn)
+                unfinished = erasure.pending(conn)
+        except BaseException:
+            self.conn.close()
+            raise
         if collection:
             self.model_row, self.model_name, self.dim = collection
+        if unfinished:  # an erasure a reader or a crash kept from reaching the files
+            self._finish_erasure_soon(wait=0)
 
-    # -- connection and transactions -----------------------------------------------------
-    def _connect(self, durability: str, busy_timeout: float) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(
-                self.db_path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
-            )
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open {self.db_path}: {exc}") from exc
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        deadline = time.monotonic() + busy_timeout
-        while True:  # switching to WAL needs a moment of exclusive access on a new file
-            try:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                break
-            except sqlite3.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        if str(mode).lower() != "wal":
-            raise StorageError(f"{self.db_path} cannot use WAL journaling (got {mode!r})")
-        conn.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA secure_delete = ON")
-        conn.execute("PRAGMA cache_size = -65536")
-        conn.execute("PRAGMA mmap_size = 1073741824")
-        conn.execute("PRAGMA temp_store = MEMORY")
-        conn.create_function("mw_fold", 1, _fold, deterministic=True)
-        conn.create_function("mw_json", 1, canonical_json, deterministic=True)
-        return conn
+    @property
+    def index(self) -> VectorIndex | None:
+        return self.derived.index
 
+    @property
+    def terms(self) -> TermIndex:
+        return self.derived.terms
+
+    # -- transactions ----------------------------------------------------------------------
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: one consistent snapshot, index caught up to it."""
         with self.lock:
             self._check_open()
             conn = self.conn
-            conn.execute("BEGIN")
             try:
-                self._catch_up()
-                yield conn
-            finally:
-                if conn.in_transaction:
-                    conn.execute("COMMIT")
+                conn.execute("BEGIN")
+                try:
+                    self._catch_up()
+                    yield conn
+                finally:
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise from_sqlite(exc, self.db_path, "reading the store") from exc
+            self._after_transaction()
 
     @contextmanager
     def write(self) -> Iterator[Txn]:
@@ -211,25 +213,35 @@ class Store:
             conn = self.conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StorageError(
-                    f"could not take the write lock on {self.db_path} within "
-                    f"{self._busy_timeout:.0f}s: {exc}"
-                ) from exc
+            except sqlite3.Error as exc:
+                if is_busy(exc):
+                    raise StorageError(
+                        f"could not take the write lock on {self.db_path} within "
+                        f"{self._busy_timeout:.0f}s: {exc}"
+                    ) from exc
+                raise from_sqlite(exc, self.db_path, "starting a write") from exc
             tx = Txn(conn)
             try:
                 self._catch_up()
                 yield tx
                 rid_top, seq_top = self._sequences()
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if tx.erased:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite already rolled back (e.g. after a full disk)
+                if tx.patched:
                     # The saved index was patched for rows that now still exist: drop it.
-                    self.index_path.unlink(missing_ok=True)
+                    self.derived.path.unlink(missing_ok=True)
+                if isinstance(exc, sqlite3.Error):
+                    raise from_sqlite(exc, self.db_path, "writing the store") from exc
                 raise
-            self._apply(tx, rid_top, seq_top)
+            self.derived.apply(tx.puts, tx.clears, rid_top, seq_top)
+            if tx.erased:
+                tx.erased_on_disk = self._finish_erasure_soon(wait=min(self._busy_timeout, 1.0))
+            self._after_transaction()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -239,187 +251,115 @@ class Store:
         rows = dict(self.conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall())
         return int(rows.get("memories", 0)), int(rows.get("changes", 0))
 
-    # -- embedding model and the vector index ----------------------------------------------
-    def bind_model(self, model: str, dim: int) -> None:
-        """Record (or check) which embedding model this store's vectors come from."""
-        if self.model_name == model and self.dim == dim:
-            if self.index is None:
-                with self.read():
-                    pass
-            return
-        with self.write() as tx:
-            conn = tx.conn
-            count = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
-            if self.model_name is not None and count:
-                if self.dim != dim:
-                    raise DimensionMismatchError(
-                        f"this store holds {self.dim}-d vectors from {self.model_name!r}, but the "
-                        f"configured embedder {model!r} makes {dim}-d vectors: configure the "
-                        f"same embedder, or use a new data directory",
-                        expected=self.dim,
-                        got=dim,
+    def _file_op(self, op: Any, action: str) -> Any:
+        try:
+            return op()
+        except OSError as exc:
+            raise from_os(exc, self.derived.path, action) from exc
+
+    def _after_transaction(self) -> None:
+        """Scrub a snapshot rejected during the transaction (that needs the write lock).
+
+        The transaction itself has committed, so a failure here is logged, not raised; the
+        file stays rejected, and the next open or erasure tries again.
+        """
+        if self.derived.rejected is not None:
+            try:
+                with self.write() as tx:
+                    self._file_op(
+                        lambda: self.derived.discard_rejected(tx.conn), "removing a stale snapshot"
                     )
-                raise ConfigurationError(
-                    f"this store's vectors come from {self.model_name!r}, but the configured "
-                    f"embedder is {model!r}: mixing models makes search meaningless; configure "
-                    f"the same embedder, or use a new data directory"
-                )
-            conn.execute(
-                "INSERT OR IGNORE INTO embedding_models (model, dim) VALUES (?, ?)", (model, dim)
-            )
-            row = conn.execute(
-                "SELECT id FROM embedding_models WHERE model = ? AND dim = ?", (model, dim)
-            ).fetchone()[0]
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('embedding_model', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(row),),
-            )
-            self.model_row, self.model_name, self.dim = row, model, dim
-            self.index = None
+            except StorageError as exc:
+                logger.warning("mnemoweave: could not remove a stale vector snapshot: %s", exc)
+
+    def _finish_erasure_soon(self, *, wait: float) -> bool:
+        """Fold the WAL now if readers allow (True), else keep retrying in the background."""
+        try:
+            if self.finish_erasure(wait=wait):
+                return True
+        except StorageError as exc:  # the erasure committed; finishing it on disk is retried
+            logger.warning("mnemoweave: erasing deleted data from disk is pending: %s", exc)
+        self._finisher.start()
+        return False
+
+    # -- embedding model and the vector index ----------------------------------------------
+    def _bound(self) -> binding.Bound:
+        assert self.model_row is not None
+        assert self.model_name is not None
+        assert self.dim is not None
+        return (self.model_row, self.model_name, self.dim)
+
+    def bind_model(self, model: str, dim: int) -> None:
+        """Record (or check) which embedding model this store's vectors come from.
+
+        Checked and written inside one write transaction (see :mod:`._binding`): an empty
+        store may be re-bound; once it holds a memory, only its model may write to it.
+        """
+        if (self.model_name, self.dim) == (model, dim):
+            with self.read() as conn:  # opens the index without holding the write lock
+                bound = binding.read(conn)
+            if bound is not None and bound[0] == self.model_row:
+                return
+        with self.write() as tx:
+            bound = binding.bind(tx.conn, model, dim)
+            if (self.model_row, self.model_name, self.dim) != bound:
+                self.derived.drop()
+            self.model_row, self.model_name, self.dim = bound
+            if self.derived.index is None:
+                self._catch_up()
 
     def _catch_up(self) -> None:
         """Bring the index up to the current snapshot (caller holds a transaction)."""
         if self.dim is None:
             return
+        derived = self.derived
         rid_top, seq_top = self._sequences()
-        if self.index is not None and rid_top == self._known_rid and seq_top == self._known_seq:
+        if derived.index is not None and (rid_top, seq_top) == (
+            derived.known_rid,
+            derived.known_seq,
+        ):
             return
-        if self.index is None:
-            self._open_index(rid_top, seq_top)
-            return
-        oldest = self.conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
-        oldest = seq_top + 1 if oldest is None else oldest
-        if self._known_seq < oldest - 1:
-            self._rebuild(rid_top, seq_top)  # the change log no longer reaches back to us
-            return
-        self._load_rows(
-            "SELECT rid, embedding, terms FROM memories WHERE rid > ?", (self._known_rid,)
+        binding.check(self.conn, self._bound())
+        assert self.model_name is not None
+        owner = Owner(self.store_id, self.dim, self.model_name)
+        self._file_op(
+            lambda: derived.catch_up(self.conn, rid_top, seq_top, owner),
+            "reading the vector snapshot",
         )
-        changed = self.conn.execute(
-            "SELECT DISTINCT c.rid, m.embedding, m.terms FROM changes c"
-            " LEFT JOIN memories m ON m.rid = c.rid WHERE c.seq > ? AND c.rid <= ?",
-            (self._known_seq, self._known_rid),
-        ).fetchall()
-        gone = [row[0] for row in changed if row[1] is None]
-        present = [row for row in changed if row[1] is not None]
-        assert self.index is not None
-        self.index.clear(np.array(gone, dtype=np.int64))
-        self.terms.clear(gone)
-        self._put_blobs(present)
-        self._known_rid, self._known_seq = rid_top, seq_top
-        self.index.grow(rid_top + 1)
-        self.terms.grow(rid_top + 1)
+        if not self._finisher.running and erasure.pending(self.conn):
+            self._finisher.start()  # another process erased: help finish it on disk
 
-    def _open_index(self, rid_top: int, seq_top: int) -> None:
-        snap = self.conn.execute("SELECT value FROM meta WHERE key = 'vector_snapshot'").fetchone()
-        if snap and self.dim is not None:
-            info = json.loads(snap[0])
-            loaded = None
-            if (
-                info.get("dim") == self.dim
-                and info.get("model") == self.model_name
-                and "rid" in info
-            ):
-                loaded = VectorIndex.load(self.index_path, self.dim, int(info["ntotal"]))
-            if loaded is not None:
-                self.index = loaded
-                self.terms = TermIndex()
-                known = int(info["rid"])
-                cursor = self.conn.execute(
-                    "SELECT rid, terms FROM memories WHERE rid <= ?", (known,)
-                )
-                while chunk := cursor.fetchmany(8192):
-                    self.terms.put([r[0] for r in chunk], [r[1] for r in chunk])
-                self._known_rid = known
-                self._known_seq = int(info["seq"])
-                self._catch_up()
-                return
-        self._rebuild(rid_top, seq_top)
+    # -- erasure on disk ---------------------------------------------------------------------
+    def mark_erasure(self, tx: Txn) -> None:
+        """Note that ``tx`` erases data: after commit its bytes are overwritten on disk."""
+        erasure.mark(tx.conn)
+        tx.erased = True
 
-    def _rebuild(self, rid_top: int, seq_top: int) -> None:
-        assert self.dim is not None
-        self.index = VectorIndex(self.dim)
-        self.terms = TermIndex()
-        # Size both once: rows then land in place instead of growing the index step by step.
-        self.index.grow(rid_top + 1)
-        self.terms.grow(rid_top + 1)
-        self._load_rows("SELECT rid, embedding, terms FROM memories", ())
-        self._known_rid, self._known_seq = rid_top, seq_top
+    def finish_erasure(self, *, wait: float) -> bool:
+        """Fold the WAL into the database and truncate it, so erased bytes leave the files.
 
-    def _load_rows(self, sql: str, params: tuple[Any, ...]) -> None:
-        cursor = self.conn.execute(sql, params)
-        while True:
-            chunk = cursor.fetchmany(8192)
-            if not chunk:
-                break
-            self._put_blobs(chunk)
+        Waits at most ``wait`` seconds for other processes' readers; returns False if one
+        still holds a snapshot that needs the old pages (the erasure stays pending).
+        """
+        with self.lock:
+            if self._closed:
+                return False
+            try:
+                return erasure.fold(self.conn, wait=wait, busy_timeout=self._busy_timeout)
+            except sqlite3.Error as exc:
+                raise from_sqlite(exc, self.db_path, "erasing deleted data from disk") from exc
 
-    def _put_blobs(self, rows: Sequence[tuple[int, bytes, bytes]]) -> None:
-        """Put ``(rid, embedding, terms)`` rows read from SQLite into the derived indexes."""
-        if not rows:
-            return
-        assert self.index is not None
-        assert self.dim is not None
-        rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        flat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        if flat.size != len(rows) * self.dim:
-            raise StorageError(
-                f"stored vectors do not match the store's dimension {self.dim}; the database "
-                "may have been written by a different embedder"
-            )
-        self.index.put(rids, flat.reshape(len(rows), self.dim))
-        self.terms.put(rids.tolist(), [r[2] for r in rows])
-
-    def _apply(self, tx: Txn, rid_top: int, seq_top: int) -> None:
-        if self.index is None:
-            return
-        for rids, vectors, blobs in tx.puts:
-            self.index.put(rids, vectors)
-            self.terms.put(rids.tolist(), blobs)
-        if tx.clears:
-            self.index.clear(np.array(tx.clears, dtype=np.int64))
-            self.terms.clear(tx.clears)
-        self.index.grow(rid_top + 1)
-        self.terms.grow(rid_top + 1)
-        self._known_rid, self._known_seq = rid_top, seq_top
-
-    def _erase_snapshot(self, rids: list[int]) -> None:
-        """Zero erased vectors in the saved index file too (or drop the file if it looks wrong)."""
-        snap = self.conn.execute("SELECT value FROM meta WHERE key = 'vector_snapshot'").fetchone()
-        if not snap or not self.index_path.exists() or self.dim is None:
-            return
-        ntotal = int(json.loads(snap[0])["ntotal"])
-        if not erase_in_file(self.index_path, np.array(rids, dtype=np.int64), self.dim, ntotal):
-            self.index_path.unlink(missing_ok=True)
+    def _finish_quietly(self) -> bool:
+        return self._closed or self.finish_erasure(wait=0)
 
     def save_index(self) -> None:
         """Persist the index under the write lock, fully caught up, and record what it holds."""
-        if self.index is None or self.dim is None:
+        if self.derived.index is None or self.dim is None:
             return
         with self.write() as tx:
-            info = {
-                "ntotal": self.index.ntotal,
-                "rid": self._known_rid,
-                "seq": self._known_seq,
-                "dim": self.dim,
-                "model": self.model_name,
-            }
-            saved = tx.conn.execute(
-                "SELECT value FROM meta WHERE key = 'vector_snapshot'"
-            ).fetchone()
-            if saved and json.loads(saved[0]) == info and self.index_path.exists():
-                return  # the file already holds exactly this state: skip rewriting it
-            self.index.save(self.index_path)
-            tx.conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('vector_snapshot', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (json.dumps(info),),
-            )
-
-    def _stray_cleanup(self) -> None:
-        tmp = self.index_path.with_name(self.index_path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
+            assert self.model_name is not None
+            owner = Owner(self.store_id, self.dim, self.model_name)
+            self._file_op(lambda: self.derived.save(tx.conn, owner), "saving the vector snapshot")
 
     # -- writes ----------------------------------------------------------------------------
     def insert(self, tx: Txn, rows: Sequence[NewRow], *, event: str = "ADD") -> list[int]:
@@ -427,6 +367,7 @@ class Store:
         if not rows:
             return []
         conn = tx.conn
+        binding.claim(conn, self._bound())
         rid_top, _ = self._sequences()
         rids = list(range(rid_top + 1, rid_top + 1 + len(rows)))
         model = self.model_row
@@ -611,9 +552,11 @@ class Store:
             for rid in chunk:
                 self._log_change(tx, rid)
         tx.clears.extend(rids)
-        tx.erased.extend(rids)
-        # Patch the saved index before commit, so no crash can leave erased vectors on disk.
-        self._erase_snapshot(list(rids))
+        self.mark_erasure(tx)
+        patched = self._file_op(
+            lambda: self.derived.erase_from_snapshot(conn, rids), "erasing from the vector snapshot"
+        )
+        tx.patched = tx.patched or patched
         return erased
 
     def append_messages(
@@ -645,7 +588,7 @@ class Store:
         return ids
 
     def verify(self) -> dict[str, Any]:
-        """Check SQLite's integrity and that the index holds exactly each row's stored vector."""
+        """Check SQLite's integrity, one embedding model, and that the indexes match SQLite."""
         with self.read() as conn:
             integrity = conn.execute("PRAGMA integrity_check").fetchall()
             if integrity != [("ok",)]:
@@ -653,38 +596,50 @@ class Store:
             broken = conn.execute("PRAGMA foreign_key_check").fetchall()
             if broken:
                 raise StorageError(f"foreign key check failed: {broken[:5]}")
+            binding.check_single_model(conn)
             checked = 0
-            if self.index is not None and self.dim is not None:
-                cursor = conn.execute("SELECT rid, embedding, terms FROM memories")
-                while chunk := cursor.fetchmany(4096):
-                    rids = np.array([r[0] for r in chunk], dtype=np.int64)
-                    stored = np.frombuffer(b"".join(r[1] for r in chunk), dtype=np.float32)
-                    indexed = self.index.vectors(rids)
-                    if not np.array_equal(indexed, stored.reshape(len(chunk), self.dim)):
-                        raise StorageError("the vector index disagrees with SQLite")
-                    if self.terms.get(rids.tolist()) != [r[2] for r in chunk]:
-                        raise StorageError("the keyword index disagrees with SQLite")
-                    checked += len(chunk)
+            if self.dim is not None:
+                checked = self.derived.check(conn, self.dim)
             memories = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
         return {"ok": True, "memories": int(memories), "vectors_checked": checked}
 
     def checkpoint(self) -> None:
-        """Copy the WAL into the database file and truncate it (best effort with readers)."""
-        with self.lock:
-            self._check_open()
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Save the vector snapshot and fold the WAL into the database file, truncating it.
+
+        Raises :class:`StorageError` if another process's read transaction kept the WAL
+        from being folded within ``busy_timeout`` (erased bytes may still be on disk then).
+        """
+        self.save_index()
+        if not self.finish_erasure(wait=self._busy_timeout):
+            self._finisher.start()
+            raise StorageError(
+                f"could not fold the write-ahead log of {self.db_path} within "
+                f"{self._busy_timeout:.0f}s: another process holds a read transaction; "
+                "erased data leaves the disk once it ends (mnemoweave retries in the background)"
+            )
 
     def close(self, *, save_index: bool = True) -> None:
+        self._finisher.stop()  # outside the lock: a retry in flight needs it to finish
         with self.lock:
             if self._closed:
                 return
             try:
-                if save_index and self.index is not None:
+                if save_index and self.derived.index is not None:
                     self.save_index()
+            except (ConfigurationError, EmbeddingError) as exc:
+                # Another embedder won the store's binding: its snapshot is not ours to save.
+                logger.debug("not saving the vector snapshot: %s", exc)
             finally:
-                self._closed = True
-                self.conn.close()
-
-
-def _fold(value: Any) -> str | None:
-    return None if value is None else str(value).casefold()
+                try:
+                    if erasure.pending(self.conn) and not self.finish_erasure(wait=0):
+                        logger.warning(
+                            "mnemoweave: a reader in another process still sees erased data "
+                            "in %s; it is overwritten the next time the store is opened",
+                            self.db_path,
+                        )
+                except (sqlite3.Error, StorageError) as exc:
+                    logger.debug("pending erasure check on close failed: %s", exc)
+                finally:
+                    self._closed = True
+                    self.conn.close()
+                    self.derived = Derived(self.derived.path)  # free the indexes' memory

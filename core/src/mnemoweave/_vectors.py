@@ -8,16 +8,11 @@ seen are zero vectors and are never selected, because candidates always come fro
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import faiss
 import numpy as np
 
 from .errors import StorageError
 
-# IndexFlat files end with the raw float32 codes, which is what lets erasure patch them in place.
-_FLAT_FOURCC = b"IxFI"
 # Up to this many candidates, numpy scores them faster than a FAISS selector search.
 _GATHER_MAX = 4096
 # Fewest spare rows a growing index adds (small stores would otherwise grow row by row).
@@ -31,6 +26,14 @@ class VectorIndex:
         self.dim = dim
         self.index = faiss.IndexFlatIP(dim)
 
+    @classmethod
+    def allocate(cls, dim: int, ntotal: int) -> VectorIndex:
+        """An index of ``ntotal`` zero vectors, to be filled through :meth:`buffer`."""
+        out = cls(dim)
+        if ntotal:
+            out.index.add(np.zeros((ntotal, dim), dtype=np.float32))  # calloc'd: no 2x peak
+        return out
+
     @property
     def ntotal(self) -> int:
         return int(self.index.ntotal)
@@ -41,6 +44,10 @@ class VectorIndex:
         if n == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         return faiss.rev_swig_ptr(self.index.get_xb(), n * self.dim).reshape(n, self.dim)
+
+    def buffer(self) -> memoryview:
+        """FAISS's storage as writable bytes (row ``i`` at ``i * dim * 4``; valid until growth)."""
+        return memoryview(self._view().data).cast("B")
 
     def grow(self, size: int) -> None:
         """Make positions ``0..size-1`` addressable (new ones are zero vectors).
@@ -96,51 +103,3 @@ class VectorIndex:
         out = np.zeros(n, dtype=np.float32)
         out[positions] = distances[found]
         return out
-
-    # -- persistence -----------------------------------------------------------------------
-    def save(self, path: Path) -> None:
-        """Write the index atomically (temp file, fsync, rename)."""
-        tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self.index, str(tmp))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, path: Path, dim: int, ntotal: int) -> VectorIndex | None:
-        """Read a saved index, or ``None`` when it is missing, unreadable or not what we expect."""
-        try:
-            index = faiss.read_index(str(path))
-        except Exception:
-            return None
-        if index.d != dim or index.ntotal != ntotal or not isinstance(index, faiss.IndexFlatIP):
-            return None
-        out = cls(dim)
-        out.index = index
-        return out
-
-
-def erase_in_file(path: Path, rids: np.ndarray, dim: int, ntotal: int) -> bool:
-    """Overwrite the vectors of ``rids`` with zeros inside a saved flat index file.
-
-    Returns False (and the caller deletes the file) when the file is not the expected layout.
-    """
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return True
-    row = dim * 4
-    data_start = size - ntotal * row
-    if data_start <= 0:
-        return False
-    with open(path, "rb+") as fh:
-        if fh.read(4) != _FLAT_FOURCC:
-            return False
-        zeros = bytes(row)
-        for rid in np.asarray(rids, dtype=np.int64):
-            if 0 <= rid < ntotal:
-                fh.seek(data_start + int(rid) * row)
-                fh.write(zeros)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return True

@@ -846,10 +846,16 @@ class Memory:
         A raw memory (``infer=False``) also takes its copy in the message window with it.
         ``source=True`` also erases the window messages an LLM-extracted memory came from
         (which may be the source of other memories too; those stay).
+
+        The memory is gone from every query when this returns. ``erased_from_disk`` says
+        whether its bytes have also left the store's files; it is False only while another
+        process holds a read transaction that still sees them, and mnemoweave overwrites
+        them as soon as that reader lets go (README, "Guarantees").
         """
         memory_id = check.memory_id(memory_id)
-        erased = self._erase_ids([memory_id], check.flag(source, "source"))
-        out: dict[str, Any] = {"message": "Memory deleted successfully!", "id": memory_id}
+        erased, done = self._erase_ids([memory_id], check.flag(source, "source"))
+        message = "Memory deleted successfully!" if done else _PENDING_MESSAGE
+        out: dict[str, Any] = {"message": message, "id": memory_id, "erased_from_disk": done}
         if source:
             out["sources_deleted"] = erased
         return out
@@ -857,7 +863,8 @@ class Memory:
     def batch_delete(self, memory_ids: Sequence[str], *, source: bool = False) -> BatchResult:
         """Erase several memories in one transaction; any unknown id aborts the whole batch.
 
-        ``source=True`` also erases the messages they came from, as in :meth:`delete`.
+        ``source=True`` also erases the messages they came from, as in :meth:`delete`; each
+        result carries ``erased_from_disk`` as :meth:`delete` describes.
         """
         if isinstance(memory_ids, str | bytes) or not isinstance(memory_ids, Sequence):
             raise ValidationError("batch_delete takes a list of memory ids")
@@ -865,21 +872,25 @@ class Memory:
             check.memory_id(m if not isinstance(m, Mapping) else m.get("memory_id"))
             for m in memory_ids
         ]
-        self._erase_ids(ids, check.flag(source, "source"))
-        return BatchResult(results=[{"id": mid, "event": "DELETE"} for mid in ids])
+        _, done = self._erase_ids(ids, check.flag(source, "source"))
+        return BatchResult(
+            results=[{"id": mid, "event": "DELETE", "erased_from_disk": done} for mid in ids]
+        )
 
-    def _erase_ids(self, ids: list[str], source: bool) -> int:
-        """Erase memories by id (and their source messages); returns the messages erased."""
+    def _erase_ids(self, ids: list[str], source: bool) -> tuple[int, bool]:
+        """Erase memories by id (and their source messages).
+
+        Returns how many messages were erased, and whether the bytes already left the files.
+        """
         now = _now()
         with self._store.write() as tx:
             rids = sorted({self._rid(tx.conn, mid) for mid in ids})
             gone = _events.erased(tx.conn, rids, now) if self._on_event is not None else []
             erased = erase_sources(tx.conn, rids) if source else 0
             self._store.erase(tx, rids, now)
-        self._after_erase()
         if gone and self._on_event is not None:
             _events.emit(self._on_event, gone)
-        return erased
+        return erased, bool(tx.erased_on_disk)
 
     def delete_all(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
@@ -896,16 +907,11 @@ class Memory:
             gone = _events.erased(tx.conn, rids, now) if self._on_event is not None else []
             count = self._store.erase(tx, rids, now)
             tx.conn.execute(f"DELETE FROM messages AS m WHERE {s_sql}", s_params)
-        self._after_erase()
+            self._store.mark_erasure(tx)
         if gone and self._on_event is not None:
             _events.emit(self._on_event, gone)
-        return {"message": f"Deleted {count} memories", "deleted": count}
-
-    def _after_erase(self) -> None:
-        try:
-            self._store.checkpoint()
-        except Exception as exc:  # readers in other processes can keep WAL frames alive
-            logger.debug("checkpoint after erase deferred: %s", exc)
+        done = bool(tx.erased_on_disk)
+        return {"message": f"Deleted {count} memories", "deleted": count, "erased_from_disk": done}
 
     def reset(self) -> None:
         """Erase everything in this store (all scopes), keeping the store usable."""
@@ -914,7 +920,7 @@ class Memory:
             self._store.erase(tx, rids, _now())
             for table in ("messages", "history", "memory_versions", "changes"):
                 tx.conn.execute(f"DELETE FROM {table}")
-        self._after_erase()
+            self._store.mark_erasure(tx)
 
     # -- bulk insert -------------------------------------------------------------------------
     def batch_add(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
@@ -1033,6 +1039,7 @@ class Memory:
         key = scope_key(scope.get("user_id"), scope.get("agent_id"), scope.get("run_id"))
         with self._store.write() as tx:
             count = tx.conn.execute("DELETE FROM messages WHERE scope = ?", (key,)).rowcount
+            self._store.mark_erasure(tx)
         return int(count)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -1044,7 +1051,12 @@ class Memory:
         return self._store.verify()
 
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file (e.g. before copying the file)."""
+        """Save the vector snapshot and fold the write-ahead log into the database file.
+
+        Afterwards the files hold everything committed and nothing erased (e.g. before copying
+        the directory). Raises :class:`StorageError` if another process's read transaction kept
+        the log from being folded within ``busy_timeout``.
+        """
         self._store.checkpoint()
 
     def close(self) -> None:
@@ -1066,6 +1078,11 @@ class Memory:
     def __repr__(self) -> str:
         return f"Memory(path={str(self.path)!r}, embedder={self._embedder.model_id!r})"
 
+
+_PENDING_MESSAGE = (
+    "Memory deleted; another process's open read transaction still sees its old bytes, which "
+    "mnemoweave overwrites on disk as soon as that reader ends"
+)
 
 _RECORD_KEYS = frozenset(
     {
