@@ -1,14 +1,22 @@
-"""Delete really deletes: erased text is gone from every table and from the files' bytes."""
+"""Delete really deletes: erased text is gone from every table and from the files' bytes.
+
+When another process still reads the old pages, the delete says so and the bytes are
+overwritten as soon as that reader lets go, by whichever mnemoweave process gets there first.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
-from mnemoweave import AsyncMemory, Memory
+from mnemoweave import AsyncMemory, Memory, NotFoundError, StorageError
 from mnemoweave.embed import embed_texts
 from mnemoweave.testing import ScriptedOpenAIServer
 from mnemoweave.testing import operations as ops
@@ -72,6 +80,18 @@ def test_single_delete_erases_vector_in_saved_index(tmp_path: Path) -> None:
         hits = mem.search("locker code", user_id="u")
         assert [h.memory for h in hits.results] == ["harmless"]
         assert np.isfinite(hits.results[0].score)
+
+
+def test_clearing_a_message_window_erases_it_from_the_files(tmp_path: Path) -> None:
+    path = tmp_path / "window"
+    with Memory(path, embedder="hash") as mem:
+        mem.append_messages([{"role": "user", "content": SECRET_TEXT}], user_id="u")
+        mem.add("a memory that stays", user_id="u")
+        assert SECRET.encode() in store_bytes(path)
+        assert mem.clear_messages(user_id="u") == 2  # the add is in the window too
+        assert SECRET.encode() not in store_bytes(path)  # not even in the write-ahead log
+        assert mem.get_messages(user_id="u") == []
+        assert mem.count(user_id="u") == 1
 
 
 def _wal(path: Path) -> bytes:
@@ -188,3 +208,110 @@ def test_messages_leaving_the_window_take_their_links_along(
         server.script(ops(("ADD", None, "Keeps history elsewhere")))
         kept = mem.add("I keep my own history", user_id="u", window=False).results[0].id
         assert mem.delete(kept, source=True)["sources_deleted"] == 0
+
+
+# A second process holding a read transaction open (plain sqlite3: any reader of the file).
+READER = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN")
+conn.execute("SELECT count(*) FROM memories").fetchone()
+print("ready", flush=True)
+sys.stdin.readline()
+conn.execute("COMMIT")
+print("released", flush=True)
+sys.stdin.readline()
+"""
+
+
+def _secret_store(path: Path) -> str:
+    with Memory(path, embedder="hash") as mem:
+        mid = mem.add(SECRET_TEXT, user_id="u").results[0].id
+        mem.add("harmless", user_id="u")
+    return mid
+
+
+def _wait_until_erased(path: Path) -> None:
+    deadline = time.monotonic() + 120
+    while SECRET.encode() in store_bytes(path):
+        assert time.monotonic() < deadline, "the pending erasure never finished"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def held(tmp_path: Path, spawn: Callable[..., Any]) -> tuple[Path, str, Any]:
+    """A store with the secret, and a plain sqlite3 reader in another process holding it."""
+    path = tmp_path / "held"
+    mid = _secret_store(path)
+    reader = spawn("-c", READER, path / "mnemoweave.db", stdin=True)
+    reader.expect("ready")
+    return path, mid, reader
+
+
+def test_delete_under_a_reader_says_pending_then_finishes_on_its_own(
+    held: tuple[Path, str, Any],
+) -> None:
+    path, mid, reader = held
+    with Memory(path, embedder="hash", busy_timeout=0.5) as mem:
+        result = mem.delete(mid)
+        # Gone from every query at once, and the result does not claim more than that.
+        assert result["erased_from_disk"] is False
+        assert "reader" in result["message"]
+        with pytest.raises(NotFoundError):
+            mem.get(mid)
+        assert SECRET.encode() in store_bytes(path)  # what the flag says: still on disk
+        with pytest.raises(StorageError, match="read transaction"):
+            mem.checkpoint()
+        reader.send("\n")
+        reader.expect("released")
+        _wait_until_erased(path)  # no call needed: the store finishes it in the background
+        assert mem.verify()["memories"] == 1
+    assert SECRET.encode() not in store_bytes(path)
+
+
+def test_a_pending_erasure_survives_close_and_finishes_at_the_next_open(
+    held: tuple[Path, str, Any],
+) -> None:
+    path, mid, reader = held
+    with Memory(path, embedder="hash", busy_timeout=0.5) as mem:
+        batch = mem.batch_delete([mid])
+        assert batch.results[0]["erased_from_disk"] is False
+    assert SECRET.encode() in store_bytes(path)
+    reader.send("\n")
+    reader.expect("released")
+    assert reader.finish() == 0
+    with Memory(path, embedder="hash") as mem:
+        assert SECRET.encode() not in store_bytes(path)  # finished while opening
+        assert [m.memory for m in mem.get_all(user_id="u").results] == ["harmless"]
+
+
+# A mnemoweave process in a long read (e.g. a huge get_all) that then carries on.
+SLOW_READER = """
+import sys
+from mnemoweave import Memory
+mem = Memory(sys.argv[1], embedder="hash")
+with mem._store.read() as conn:
+    conn.execute("SELECT count(*) FROM memories").fetchone()
+    print("ready", flush=True)
+    sys.stdin.readline()
+mem.search("anything", user_id="u")
+print("searched", flush=True)
+sys.stdin.readline()
+mem.close()
+"""
+
+
+def test_the_reader_that_held_old_pages_finishes_the_erasure(
+    tmp_path: Path, spawn: Callable[..., Any]
+) -> None:
+    path = tmp_path / "helper"
+    mid = _secret_store(path)
+    reader = spawn("-c", SLOW_READER, path, stdin=True)
+    reader.expect("ready")
+    with Memory(path, embedder="hash", busy_timeout=0.5) as mem:
+        assert mem.delete(mid)["erased_from_disk"] is False
+    reader.send("\n")
+    reader.expect("searched")
+    _wait_until_erased(path)  # the deleting process is gone; the reader did it
+    reader.send("\n")
+    assert reader.finish() == 0

@@ -46,7 +46,7 @@ def _client(server: ScriptedOpenAIServer, **overrides: Any) -> LLMClient:
         "model": "test-model",
         "base_url": server.base_url,
         "api_key": SECRET,
-        "timeout": 5,
+        "timeout": 60,  # generous: a loaded machine must not time out a normal call
         "max_retries": 2,
     }
     options.update(overrides)

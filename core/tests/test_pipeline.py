@@ -38,7 +38,7 @@ def llm_config(server: ScriptedOpenAIServer, **extra: Any) -> dict[str, Any]:
         "base_url": server.base_url,
         "api_key": "test-key",
         "max_retries": 2,
-        "timeout": 5,
+        "timeout": 60,  # generous: a loaded machine must not time out a normal call
         **extra,
     }
 

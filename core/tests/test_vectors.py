@@ -1,12 +1,13 @@
-"""The derived FAISS index: exact scores on both code paths, and file patching for erasure."""
+"""The derived FAISS index: exact scores on both code paths, and its bound snapshot file."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from mnemoweave import _vectors
+from mnemoweave import _snapshot, _vectors
 
 
 def test_vector_scores_agree_between_gather_and_faiss_paths() -> None:
@@ -22,23 +23,62 @@ def test_vector_scores_agree_between_gather_and_faiss_paths() -> None:
     assert np.allclose(index.scores(query, large), data[large] @ query, atol=1e-4)
 
 
-def test_erase_in_file_zeroes_only_the_given_rows(tmp_path: Path) -> None:
+def _stamp(index: _vectors.VectorIndex, **changes: object) -> _snapshot.Stamp:
+    base = _snapshot.Stamp("store-a", _snapshot.new_token(), 5, 2, index.dim, "m", index.ntotal)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_snapshot_round_trip_and_in_place_erasure(tmp_path: Path) -> None:
     index = _vectors.VectorIndex(8)
     data = np.arange(40, dtype=np.float32).reshape(5, 8) + 1
     index.put(np.arange(5), data)
-    path = tmp_path / "v.faiss"
-    index.save(path)
-    total = index.ntotal  # includes the spare rows a growing index keeps
-    assert total >= 5
-    assert _vectors.erase_in_file(path, np.array([1, 3]), 8, total)
-    loaded = _vectors.VectorIndex.load(path, 8, total)
+    path = tmp_path / "v.snap"
+    stamp = _stamp(index)
+    _snapshot.save(path, index, stamp)
+    assert _snapshot.read_stamp(path) == stamp
+    loaded = _snapshot.load(path, stamp)
     assert loaded is not None
-    got = loaded.vectors(np.arange(5))
+    assert np.array_equal(
+        loaded.vectors(np.arange(index.ntotal)), index.vectors(np.arange(index.ntotal))
+    )
+    # Any other expectation (store, token, state) is refused.
+    for other in (
+        _stamp(index, store_id="store-b", token=stamp.token),
+        _stamp(index),
+        replace(stamp, seq=3),
+    ):
+        assert _snapshot.load(path, other) is None
+    renewed = stamp.renewed()
+    assert not _snapshot.zero_rows(path, replace(stamp, token="0" * 32), np.array([1]), renewed)
+    assert _snapshot.zero_rows(path, stamp, np.array([1, 3]), renewed)
+    assert _snapshot.load(path, stamp) is None  # the patched file has a new identity
+    patched = _snapshot.load(path, renewed)
+    assert patched is not None
+    got = patched.vectors(np.arange(5))
     assert np.array_equal(got[[0, 2, 4]], data[[0, 2, 4]])
     assert not got[[1, 3]].any()
-    (tmp_path / "bad.faiss").write_bytes(b"nope" * 100)
-    assert not _vectors.erase_in_file(tmp_path / "bad.faiss", np.array([0]), 8, total)
-    assert _vectors.VectorIndex.load(tmp_path / "bad.faiss", 8, total) is None
+    _snapshot.scrub(path)
+    assert not path.exists()
+
+
+def test_a_snapshot_spanning_many_blocks_checks_each(tmp_path: Path) -> None:
+    index = _vectors.VectorIndex(64)
+    rng = np.random.default_rng(1)
+    index.put(np.arange(9000), rng.standard_normal((9000, 64)).astype(np.float32))
+    path = tmp_path / "big.snap"
+    stamp = _stamp(index)
+    _snapshot.save(path, index, stamp)
+    renewed = stamp.renewed()
+    assert _snapshot.zero_rows(path, stamp, np.array([0, 4500, 8999]), renewed)
+    loaded = _snapshot.load(path, renewed)
+    assert loaded is not None
+    assert not loaded.vectors(np.array([0, 4500, 8999])).any()
+    assert np.array_equal(loaded.vectors(np.array([1, 7000])), index.vectors(np.array([1, 7000])))
+    raw = bytearray(path.read_bytes())
+    raw[-5] ^= 1  # a bit in the last block
+    path.write_bytes(bytes(raw))
+    assert _snapshot.read_stamp(path) == renewed  # the header is intact ...
+    assert _snapshot.load(path, renewed) is None  # ... but that block's checksum is not
 
 
 def test_growing_keeps_spare_rows_so_adds_land_in_place() -> None:
