@@ -117,15 +117,15 @@ def _read_header(fh: BinaryIO, size: int) -> _Header | None:
     if json.loads(text).get("block") != _block_rows(stamp.dim):
         return None
     blocks = -(-stamp.ntotal // _block_rows(stamp.dim))
+    payload_at = 12 + length + 4 * blocks + 4
+    if size != payload_at + stamp.ntotal * stamp.dim * 4:
+        return None  # checked before reading, so a damaged count cannot ask for huge reads
     packed = fh.read(4 * blocks + 4)
     if len(packed) != 4 * blocks + 4:
         return None
     crcs = list(struct.unpack(f"<{blocks}I", packed[:-4]))
     (crc,) = struct.unpack("<I", packed[-4:])
     if zlib.crc32(head[8:12] + text + packed[:-4]) != crc:
-        return None
-    payload_at = 12 + length + 4 * blocks + 4
-    if size != payload_at + stamp.ntotal * stamp.dim * 4:
         return None
     return _Header(stamp, crcs, payload_at)
 
