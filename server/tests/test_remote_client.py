@@ -186,7 +186,10 @@ def test_immutable_updates_need_force_and_deletes_take_source(
         "message": "Memory deleted successfully!",
         "id": mid,
         "sources_deleted": 0,
+        "erased_from_disk": True,
     }
     other = admin.add("another", user_id=uid, infer=False).results[0].id
-    assert admin.batch_delete([other], source=True).results == [{"id": other, "event": "DELETE"}]
+    assert admin.batch_delete([other], source=True).results == [
+        {"id": other, "event": "DELETE", "erased_from_disk": True}
+    ]
     assert admin.count(user_id=uid) == 0

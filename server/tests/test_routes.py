@@ -153,6 +153,7 @@ def test_update_history_delete(http: httpx.Client, uid: str) -> None:
     assert ok(http.delete(f"/api/v1/memories/{mid}")) == {
         "message": "Memory deleted successfully!",
         "id": mid,
+        "erased_from_disk": True,
     }
     error(http.get(f"/api/v1/memories/{mid}"), 404, "NotFoundError")
     erased = ok(http.get(f"/api/v1/memories/{mid}/history"))
@@ -177,7 +178,7 @@ def test_delete_by_scope_and_batches(http: httpx.Client, uid: str) -> None:
     )
     assert ok(http.get(f"/api/v1/memories/{ids[0]}"))["memory"] == "fact zero"
     deleted = ok(http.post("/api/v1/batch/delete", json={"memory_ids": [ids[1]]}))
-    assert deleted["results"] == [{"id": ids[1], "event": "DELETE"}]
+    assert deleted["results"] == [{"id": ids[1], "event": "DELETE", "erased_from_disk": True}]
     gone = ok(http.delete("/api/v1/memories", params={"user_id": uid}))
     assert gone["deleted"] == 2
     assert ok(http.post("/api/v1/memories/count", json={"user_id": uid}))["count"] == 0
