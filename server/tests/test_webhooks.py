@@ -121,6 +121,21 @@ def test_events_are_delivered_signed(live: LiveServer, receiver: Receiver, uid: 
     assert gone.status_code == 200
 
 
+def test_each_webhook_receives_events_in_commit_order(
+    live: LiveServer, receiver: Receiver, uid: str
+) -> None:
+    key = live.create_key("order", users=[uid]).key
+    register(live, key, receiver.url)
+    receiver.gate.clear()  # hold the first delivery so the later ones queue up behind it
+    with live.client(key) as client:
+        mid = client.add("version 0", user_id=uid, infer=False).results[0].id
+        for i in range(1, 8):
+            client.update(mid, f"version {i}")
+    receiver.gate.set()
+    receiver.wait_for(lambda: len(receiver.requests) == 8)
+    assert [e["data"]["memory"] for e in receiver.events()] == [f"version {i}" for i in range(8)]
+
+
 def test_failures_are_retried_with_backoff(live: LiveServer, receiver: Receiver, uid: str) -> None:
     key = live.create_key("retry", users=[uid]).key
     register(live, key, receiver.url, events=["ADD"])

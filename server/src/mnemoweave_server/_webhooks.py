@@ -3,7 +3,8 @@
 ``Memory(on_event=dispatcher.submit)`` puts each committed ADD/UPDATE/DELETE on a bounded
 queue and returns at once; a background thread matches events to webhooks (a webhook only
 receives events of users its owner key may touch) and sends them from a small thread pool,
-retrying failures (connection errors, 429, 5xx) with exponential backoff. Each request
+one at a time and in commit order per webhook, retrying failures (connection errors, 429,
+5xx) with exponential backoff. Each request
 carries ``X-Mnemoweave-Signature: sha256=HMAC(secret, "<timestamp>.<body>")``.
 
 Targets must resolve to public addresses unless the server allows private ones (tests,
@@ -13,7 +14,6 @@ Redirects are not followed. Pending deliveries live in memory: a restart drops t
 
 from __future__ import annotations
 
-import heapq
 import hmac
 import ipaddress
 import json
@@ -25,6 +25,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -211,19 +212,22 @@ class WebhookStore:
 
 
 # -- delivery ---------------------------------------------------------------------------------
-@dataclass(order=True, slots=True)
+@dataclass(slots=True)
 class _Delivery:
-    due: float
-    seq: int
-    hook: Webhook = field(compare=False)
-    body: bytes = field(compare=False)
-    event: str = field(compare=False)
-    delivery_id: str = field(compare=False)
-    attempt: int = field(default=1, compare=False)
+    hook: Webhook
+    body: bytes
+    event: str
+    delivery_id: str
+    attempt: int = 1
 
 
 class Dispatcher:
-    """Matches events to webhooks and delivers them in the background (see the module doc)."""
+    """Matches events to webhooks and delivers them in the background (see the module doc).
+
+    Each webhook has a lane: its deliveries are sent one at a time, in commit order, so a
+    receiver sees ADD before the UPDATE of the same memory; a delivery being retried holds
+    back the later ones of its webhook only (other webhooks keep going).
+    """
 
     def __init__(
         self,
@@ -240,9 +244,8 @@ class Dispatcher:
         self.store, self.keys, self.metrics = store, keys, metrics
         self.allow_private, self.attempts, self.backoff = allow_private, attempts, backoff
         self._events: queue.Queue[MemoryEvent | None] = queue.Queue(maxsize=capacity)
-        self._due: list[_Delivery] = []
-        self._due_lock = threading.Lock()
-        self._seq = 0
+        self._lanes: dict[str, deque[_Delivery]] = {}
+        self._lanes_lock = threading.Lock()
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mnemoweave-webhook")
         self._stop = threading.Event()
@@ -257,11 +260,28 @@ class Dispatcher:
             self.metrics.count("webhook_deliveries", "outcome", "dropped")
             logger.warning("mnemoweave-server: webhook queue full; dropped an event")
 
-    def _schedule(self, delivery: _Delivery) -> None:
-        with self._due_lock:
-            self._seq += 1
-            delivery.seq = self._seq
-            heapq.heappush(self._due, delivery)
+    def _enqueue(self, delivery: _Delivery) -> None:
+        """Append to the webhook's lane, starting a drainer when the lane was idle."""
+        hook_id = delivery.hook.id
+        with self._lanes_lock:
+            lane = self._lanes.get(hook_id)
+            if lane is not None:
+                lane.append(delivery)
+                return
+            self._lanes[hook_id] = deque([delivery])
+        self._pool.submit(self._drain, hook_id)
+
+    def _drain(self, hook_id: str) -> None:
+        while True:
+            with self._lanes_lock:
+                lane = self._lanes[hook_id]
+                if not lane or self._stop.is_set():
+                    del self._lanes[hook_id]
+                    return
+                delivery = lane[0]
+            self._deliver(delivery)
+            with self._lanes_lock:
+                lane.popleft()
 
     def _route(self, event: MemoryEvent) -> None:
         hooks = [h for h in self.store.list() if event.event in h.events]
@@ -274,35 +294,48 @@ class Dispatcher:
                 "sent_at": datetime.now(UTC).isoformat(),
             }
         ).encode()
-        now = time.monotonic()
         for hook in hooks:
             owner = self.keys.get(hook.owner)
             if owner is None or owner.revoked_at or not owner.allows_user(event.user_id):
                 continue
-            self._schedule(_Delivery(now, 0, hook, body, event.event, uuid.uuid4().hex))
+            self._enqueue(_Delivery(hook, body, event.event, uuid.uuid4().hex))
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            with self._due_lock:
-                wait = max(0.0, self._due[0].due - time.monotonic()) if self._due else 0.5
             try:
-                event = self._events.get(timeout=min(wait, 0.5))
+                event = self._events.get(timeout=0.5)
             except queue.Empty:
-                event = None
-            if event is not None:
-                try:
-                    self._route(event)
-                except Exception:
-                    logger.exception("mnemoweave-server: could not route a webhook event")
-            now = time.monotonic()
-            ready = []
-            with self._due_lock:
-                while self._due and self._due[0].due <= now:
-                    ready.append(heapq.heappop(self._due))
-            for delivery in ready:
-                self._pool.submit(self._deliver, delivery)
+                continue
+            if event is None:
+                continue
+            try:
+                self._route(event)
+            except Exception:
+                logger.exception("mnemoweave-server: could not route a webhook event")
 
     def _deliver(self, delivery: _Delivery) -> None:
+        """Send one delivery, retrying with exponential backoff until it lands or gives up."""
+        while True:
+            retry, reason = self._attempt(delivery)
+            if reason is None:
+                self.metrics.count("webhook_deliveries", "outcome", "delivered")
+                return
+            if not retry or delivery.attempt >= self.attempts or self._stop.is_set():
+                break
+            self.metrics.count("webhook_deliveries", "outcome", "retried")
+            if self._stop.wait(self.backoff * 2 ** (delivery.attempt - 1)):
+                break
+            delivery.attempt += 1
+        self.metrics.count("webhook_deliveries", "outcome", "failed")
+        logger.warning(
+            "mnemoweave-server: webhook %s gave up after %d attempt(s): %s",
+            delivery.hook.id,
+            delivery.attempt,
+            reason,
+        )
+
+    def _attempt(self, delivery: _Delivery) -> tuple[bool, str | None]:
+        """One POST: ``(retryable, None)`` on success, else ``(retryable, reason)``."""
         stamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
@@ -312,43 +345,28 @@ class Dispatcher:
             TIMESTAMP_HEADER: str(stamp),
             SIGNATURE_HEADER: sign(delivery.hook.secret, stamp, delivery.body),
         }
-        retry = True
         try:
             check_target(delivery.hook.url, allow_private=self.allow_private)
             response = self._http.post(delivery.hook.url, content=delivery.body, headers=headers)
-            if response.status_code < 300:
-                self.metrics.count("webhook_deliveries", "outcome", "delivered")
-                return
-            retry = response.status_code == 429 or response.status_code >= 500
-            reason = f"HTTP {response.status_code}"
         except ValidationError as exc:
-            retry, reason = False, str(exc)
+            return False, str(exc)
         except httpx.HTTPError as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-        if retry and delivery.attempt < self.attempts and not self._stop.is_set():
-            self.metrics.count("webhook_deliveries", "outcome", "retried")
-            delivery.due = time.monotonic() + self.backoff * 2 ** (delivery.attempt - 1)
-            delivery.attempt += 1
-            self._schedule(delivery)
-            return
-        self.metrics.count("webhook_deliveries", "outcome", "failed")
-        logger.warning(
-            "mnemoweave-server: webhook %s gave up after %d attempt(s): %s",
-            delivery.hook.id,
-            delivery.attempt,
-            reason,
-        )
+            return True, f"{type(exc).__name__}: {exc}"
+        if response.status_code < 300:
+            return True, None
+        retryable = response.status_code == 429 or response.status_code >= 500
+        return retryable, f"HTTP {response.status_code}"
 
     def close(self, grace: float = 2.0) -> None:
-        """Stop taking events; deliver what is due within ``grace`` seconds, then stop."""
+        """Stop taking events; deliver what is pending within ``grace`` seconds, then stop."""
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and (not self._events.empty() or self._ready_soon()):
+        while time.monotonic() < deadline and (not self._events.empty() or self._busy()):
             time.sleep(0.05)
         self._stop.set()
         self._thread.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._http.close()
 
-    def _ready_soon(self) -> bool:
-        with self._due_lock:
-            return bool(self._due) and self._due[0].due <= time.monotonic() + 0.05
+    def _busy(self) -> bool:
+        with self._lanes_lock:
+            return bool(self._lanes)
