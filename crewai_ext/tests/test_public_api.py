@@ -21,6 +21,7 @@ EXPECTED = [
     "RESERVED_KEYS",
     "SCOPE_KEY",
     "SOURCE_KEY",
+    "__version__",
     "mnemoweave_memory",
     "mnemoweave_tools",
 ]

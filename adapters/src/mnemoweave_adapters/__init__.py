@@ -24,6 +24,7 @@ from ._render import (
     unquote_block_ids,
 )
 from ._sync import run_async, run_sync
+from ._version import __version__
 
 __all__ = [
     "ASYNC_STORES",
@@ -35,6 +36,7 @@ __all__ = [
     "OPEN_TAG",
     "SYNC_STORES",
     "StoreLike",
+    "__version__",
     "approx_tokens",
     "async_twin",
     "bind_store",

@@ -8,6 +8,7 @@ the import.
 
 from __future__ import annotations
 
+from ._version import __version__
 from .async_memory import AsyncAddHandle, AsyncMemory
 from .config import MemoryConfig
 from .errors import (
@@ -40,8 +41,6 @@ from .types import (
     SearchResult,
     Usage,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AddEvent",

@@ -28,6 +28,7 @@ from ._scopes import (
 )
 from ._storage import MnemoweaveStorage
 from ._tools import MnemoweaveSaveTool, MnemoweaveSearchTool, mnemoweave_tools
+from ._version import __version__
 
 __all__ = [
     "ANCESTORS_KEY",
@@ -43,6 +44,7 @@ __all__ = [
     "RESERVED_KEYS",
     "SCOPE_KEY",
     "SOURCE_KEY",
+    "__version__",
     "mnemoweave_memory",
     "mnemoweave_tools",
 ]

@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any
 from ._history import MnemoweaveChatMessageHistory
 from ._retriever import MnemoweaveRetriever
 from ._tools import memory_tools
+from ._version import __version__
 
 if TYPE_CHECKING:
     from ._middleware import MnemoweaveMiddleware
     from ._store import MnemoweaveStore
-
-__version__ = "0.1.0"
 
 __all__ = [
     "MnemoweaveChatMessageHistory",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from ._block import MnemoweaveMemoryBlock
 from ._memory import MnemoweaveMemory
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["MnemoweaveMemory", "MnemoweaveMemoryBlock", "__version__"]
