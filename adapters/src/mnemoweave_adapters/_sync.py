@@ -33,7 +33,8 @@ def run_sync(factory: Callable[[], Awaitable[T]]) -> T:
     thread.join()
     if "error" in box:
         raise box["error"]
-    return box["value"]
+    value: T = box["value"]
+    return value
 
 
 async def _await(factory: Callable[[], Awaitable[T]]) -> T:

@@ -62,7 +62,7 @@ class MnemoweaveCapability(AgentCapability):
         llm: Any = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # AG2's AgentCapability is untyped
         token_budget = check_token_budget(token_budget)
         roles = check_roles(remember_roles, what="remember_roles", allow_empty=True)
         bound = bind_store(

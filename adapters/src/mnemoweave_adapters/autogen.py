@@ -398,7 +398,8 @@ def _spec(kind: str, value: Any) -> str | dict[str, Any] | None:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json", exclude_none=True)
     if isinstance(value, Mapping):
-        return _without_secrets(value)
+        cleaned: dict[str, Any] = _without_secrets(value)
+        return cleaned
     raise ConfigurationError(
         f"cannot dump a MnemoweaveMemory whose store was given a {kind} object "
         f"({type(value).__name__}); configure the {kind} with a name or a config dict"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from . import _validate as check
 from ._pipeline import arun_infer
@@ -91,6 +91,64 @@ class AsyncMemory:
         return self._sync.config
 
     # -- add ---------------------------------------------------------------------------------
+    # Overloads: background=True gives the handle, the default an AddResult.
+    @overload
+    async def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool | None = None,
+        timestamp: Any = None,
+        expiration_date: Any = None,
+        immutable: bool = False,
+        memory_type: str | None = None,
+        prompt: str | None = None,
+        categories: Sequence[str] | None = None,
+        background: Literal[False] = ...,
+        window: bool = ...,
+    ) -> AddResult: ...
+    @overload
+    async def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool | None = None,
+        timestamp: Any = None,
+        expiration_date: Any = None,
+        immutable: bool = False,
+        memory_type: str | None = None,
+        prompt: str | None = None,
+        categories: Sequence[str] | None = None,
+        background: Literal[True],
+        window: bool = ...,
+    ) -> AsyncAddHandle: ...
+    @overload
+    async def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool | None = None,
+        timestamp: Any = None,
+        expiration_date: Any = None,
+        immutable: bool = False,
+        memory_type: str | None = None,
+        prompt: str | None = None,
+        categories: Sequence[str] | None = None,
+        background: bool = ...,
+        window: bool = ...,
+    ) -> AddResult | AsyncAddHandle: ...
     async def add(
         self,
         messages: Any,

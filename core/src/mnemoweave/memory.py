@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -242,6 +242,64 @@ class Memory:
             infer=bool(infer) or mtype is not None,
         )
 
+    # Overloads: background=True gives the handle, the default an AddResult.
+    @overload
+    def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool | None = None,
+        timestamp: Any = None,
+        expiration_date: Any = None,
+        immutable: bool = False,
+        memory_type: str | None = None,
+        prompt: str | None = None,
+        categories: Sequence[str] | None = None,
+        background: Literal[False] = ...,
+        window: bool = ...,
+    ) -> AddResult: ...
+    @overload
+    def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool | None = None,
+        timestamp: Any = None,
+        expiration_date: Any = None,
+        immutable: bool = False,
+        memory_type: str | None = None,
+        prompt: str | None = None,
+        categories: Sequence[str] | None = None,
+        background: Literal[True],
+        window: bool = ...,
+    ) -> AddHandle: ...
+    @overload
+    def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool | None = None,
+        timestamp: Any = None,
+        expiration_date: Any = None,
+        immutable: bool = False,
+        memory_type: str | None = None,
+        prompt: str | None = None,
+        categories: Sequence[str] | None = None,
+        background: bool = ...,
+        window: bool = ...,
+    ) -> AddResult | AddHandle: ...
     def add(
         self,
         messages: Any,
@@ -529,12 +587,13 @@ class Memory:
             " p.expires_at, v.terms, v.embedding"
             " FROM memory_versions v JOIN memories p ON p.rid = v.rid"
         )
-        return conn.execute(
+        rows: list[tuple[int, int, bytes, bytes]] = conn.execute(
             f"SELECT m.rid, m.vid, m.terms, m.embedding FROM ({union}) m WHERE {s_sql}"
             " AND m.valid_from <= ? AND (m.valid_to IS NULL OR m.valid_to > ?)"
             f"{expiry} AND {where}",
             [*s_params, when, when, *extra, *params],
         ).fetchall()
+        return rows
 
     def _items_for(
         self, conn: Any, rids: np.ndarray, versions: list[int] | None

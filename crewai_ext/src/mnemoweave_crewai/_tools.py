@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crewai.tools import BaseTool
 from pydantic import BaseModel, Field, PrivateAttr
@@ -63,6 +63,10 @@ class MnemoweaveSearchTool(_BoundTool):
     )
     args_schema: type[BaseModel] = SearchMemoryArgs
 
+    if TYPE_CHECKING:  # the binding comes first, as in _BoundTool (pydantic would hide it)
+
+        def __init__(self, binding: MemoryBinding, **fields: Any) -> None: ...
+
     def _run(self, query: str) -> str:
         return render_memories(self._binding.recall(query)) or NOTHING_FOUND
 
@@ -79,6 +83,10 @@ class MnemoweaveSaveTool(_BoundTool):
         "Pass a single self-contained sentence."
     )
     args_schema: type[BaseModel] = SaveMemoryArgs
+
+    if TYPE_CHECKING:  # the binding comes first, as in _BoundTool (pydantic would hide it)
+
+        def __init__(self, binding: MemoryBinding, **fields: Any) -> None: ...
 
     def _run(self, content: str) -> str:
         return _saved(self._binding.remember(content))

@@ -130,7 +130,7 @@ def embed_query(embedder: Embedder, text: str) -> np.ndarray:
     cached = _QUERY_CACHE.get(model_id, text)
     if cached is not None:
         return cached
-    vector = embed_texts(embedder, [text])[0]
+    vector: np.ndarray = embed_texts(embedder, [text])[0]
     _QUERY_CACHE.put(model_id, text, vector)
     return vector
 
@@ -142,7 +142,7 @@ async def aembed_query(embedder: Embedder, text: str) -> np.ndarray:
     cached = _QUERY_CACHE.get(model_id, text)
     if cached is not None:
         return cached
-    vector = (await aembed_texts(embedder, [text]))[0]
+    vector: np.ndarray = (await aembed_texts(embedder, [text]))[0]
     _QUERY_CACHE.put(model_id, text, vector)
     return vector
 
