@@ -1,0 +1,170 @@
+"""Every ```python block in the README, the package READMEs and docs/*.md runs as written.
+
+Rules for snippet authors (also in docs/packaging.md):
+
+* Every block fenced as ```python is a program: it runs alone, top to bottom, in a fresh
+  interpreter. Import and define every name it uses (no names from an earlier block), and
+  wrap ``await`` in an ``async def main()`` run by ``asyncio.run(main())``.
+* Text that is not a runnable program (output, shell commands, JSON, prompt text) uses
+  another fence: ```bash, ```json, ```text.
+* A snippet runs offline in an empty temporary directory that is also ``$HOME``'s parent,
+  with ``$MNEMOWEAVE_HOME``, ``$TMPDIR`` and ``$CREWAI_STORAGE_DIR`` inside it. Relative
+  paths (``Memory("memories")``) land there; absolute paths outside it are refused, so a
+  snippet never writes to a real home or to ``/data``.
+* ``OPENAI_BASE_URL`` (and ``OPENAI_API_BASE``) / ``OPENAI_API_KEY`` point at a
+  ``ScriptedOpenAIServer`` whose handler answers like a cooperative model: each user message
+  of a mnemoweave extraction request becomes a fact (``I live in X`` becomes ``Lives in X``;
+  ``moved from X to Y`` updates the memory that mentions X), any other chat gets
+  ``Final Answer: ...``. So ``Memory(llm={"model": "gpt-4.1-mini"})`` and framework LLM
+  clients configured from the environment run unchanged. A connection to anything but
+  127.0.0.1 fails the snippet.
+* Provider clients the snippets use are installed by requirements-test.txt (langchain-openai,
+  llama-index-llms-openai, autogen-ext[openai]); a framework's own stand-in model (LlamaIndex's
+  ``MockLLM``) is fine too, with a comment saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mnemoweave.testing import RecordedRequest, ScriptedOpenAIServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOX = Path(__file__).resolve().parent / "snippet_sandbox.py"
+DOCUMENTS = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted(ROOT.glob("*/README.md")),
+]
+FENCE = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```", re.M | re.S)
+
+
+def _snippets() -> list[tuple[str, str]]:
+    found = []
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        for match in FENCE.finditer(text):
+            if match.group(1) == "python":
+                line = text[: match.start()].count("\n") + 1
+                found.append((f"{document.relative_to(ROOT)}:{line}", match.group(2)))
+    return found
+
+
+SNIPPETS = _snippets()
+
+# -- a cooperative stand-in model ---------------------------------------------------------
+_MOVED = re.compile(r"moved from (\w+) to (\w+)", re.I)
+_LIVES = re.compile(r"I live in (\w+)\.?", re.I)
+
+
+def _extraction_reply(prompt: str) -> dict[str, list[dict[str, object]]]:
+    existing_part = prompt.split("Existing memories:\n", 1)[1].split("\n\nMessages:\n", 1)[0]
+    messages_part = prompt.split("\n\nMessages:\n", 1)[1].rsplit("\n\nReply with", 1)[0]
+    existing = {}
+    for line in existing_part.splitlines():
+        index, sep, text = line.partition(": ")
+        if sep and index.isdigit():
+            existing[int(index)] = text
+    operations: list[dict[str, object]] = []
+    for line in messages_part.splitlines():
+        role, _, content = line.partition(": ")
+        if not role.startswith("user") or not content.strip():
+            continue
+        moved = _MOVED.search(content)
+        if moved:
+            old, new = moved.group(1), moved.group(2)
+            target = next((i for i, text in existing.items() if old in text), None)
+            text = f"Lives in {new} (moved from {old})"
+            op = "ADD" if target is None else "UPDATE"
+            operations.append({"op": op, "id": target, "text": text})
+        elif _LIVES.fullmatch(content):
+            operations.append(
+                {"op": "ADD", "id": None, "text": f"Lives in {_LIVES.fullmatch(content)[1]}"}
+            )
+        elif content in existing.values():
+            same = next(i for i, text in existing.items() if text == content)
+            operations.append({"op": "NONE", "id": same, "text": None})
+        else:
+            operations.append({"op": "ADD", "id": None, "text": content})
+    return {"operations": operations}
+
+
+def cooperative_model(request: RecordedRequest) -> object:
+    """Replies the way a helpful model would, from the request alone."""
+    texts = [m.get("content") for m in request.messages if isinstance(m.get("content"), str)]
+    system = texts[0] if texts else ""
+    prompt = texts[-1] if texts else ""
+    if "Existing memories:\n" in prompt and "\n\nMessages:\n" in prompt:
+        return _extraction_reply(prompt)
+    if system.startswith("You write the procedural memory"):
+        return "1. Task: the run's goal.\n2. Progress: done.\n3. Steps: none.\n4. Next step: none."
+    return "Thought: I now know the final answer\nFinal Answer: Noted, I will remember that."
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[ScriptedOpenAIServer]:
+    with ScriptedOpenAIServer(handler=cooperative_model) as server:
+        yield server
+
+
+def test_every_python_block_is_collected() -> None:
+    """The collector sees the blocks (a broken fence regex would silently test nothing)."""
+    assert len(SNIPPETS) >= 30
+    assert any(name.startswith("README.md:") for name, _ in SNIPPETS)
+    assert all(doc.is_file() for doc in DOCUMENTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "code"), SNIPPETS, ids=[name for name, _ in SNIPPETS])
+def test_snippet_runs(name: str, code: str, tmp_path: Path, model: ScriptedOpenAIServer) -> None:
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    for folder in (home, work, tmp_path / "tmp"):
+        folder.mkdir()
+    script = tmp_path / "snippet.py"
+    script.write_text(code, encoding="utf-8")
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "MNEMOWEAVE_HOME": str(tmp_path / "mnemoweave"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "CREWAI_STORAGE_DIR": "crewai-snippets",
+        "CREWAI_DISABLE_TELEMETRY": "true",
+        "CREWAI_TRACING_ENABLED": "false",
+        "OTEL_SDK_DISABLED": "true",
+        "LLAMA_INDEX_CACHE_DIR": str(home / ".cache" / "llama_index"),
+        "LANGSMITH_TRACING": "false",
+        "HF_HUB_OFFLINE": "1",
+        "OPENAI_BASE_URL": model.base_url,
+        "OPENAI_API_BASE": model.base_url,  # what llama-index-llms-openai reads
+        "OPENAI_API_KEY": "sk-snippet-test",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, str(SANDBOX), str(tmp_path), str(script)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=work,
+        check=False,
+    )
+    report = f"{name}\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-5000:]}"
+    if os.environ.get("SNIPPETS_SHOW"):
+        print(report)
+    assert done.returncode == 0, report
+    assert "network attempts: []" in done.stdout, report
+    assert "refused writes: []" in done.stdout, report
+    assert not model.problems, json.dumps(model.problems, default=str)
