@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, Unpack, overload
 
 from . import _validate as check
 from ._pipeline import arun_infer
 from .config import MemoryConfig
 from .embed import Embedder
-from .memory import AddHandle, AddRequest, Memory
+from .memory import AddHandle, AddOptions, AddRequest, Memory
 from .types import (
     AddResult,
     BatchResult,
@@ -97,57 +97,27 @@ class AsyncMemory:
         self,
         messages: Any,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        infer: bool | None = None,
-        timestamp: Any = None,
-        expiration_date: Any = None,
-        immutable: bool = False,
-        memory_type: str | None = None,
-        prompt: str | None = None,
-        categories: Sequence[str] | None = None,
         background: Literal[False] = ...,
         window: bool = ...,
+        **options: Unpack[AddOptions],
     ) -> AddResult: ...
     @overload
     async def add(
         self,
         messages: Any,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        infer: bool | None = None,
-        timestamp: Any = None,
-        expiration_date: Any = None,
-        immutable: bool = False,
-        memory_type: str | None = None,
-        prompt: str | None = None,
-        categories: Sequence[str] | None = None,
         background: Literal[True],
         window: bool = ...,
+        **options: Unpack[AddOptions],
     ) -> AsyncAddHandle: ...
     @overload
     async def add(
         self,
         messages: Any,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        infer: bool | None = None,
-        timestamp: Any = None,
-        expiration_date: Any = None,
-        immutable: bool = False,
-        memory_type: str | None = None,
-        prompt: str | None = None,
-        categories: Sequence[str] | None = None,
         background: bool = ...,
         window: bool = ...,
+        **options: Unpack[AddOptions],
     ) -> AddResult | AsyncAddHandle: ...
     async def add(
         self,

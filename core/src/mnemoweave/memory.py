@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypedDict, Unpack, overload
 
 import numpy as np
 
@@ -85,6 +85,26 @@ class AddRequest:
     @property
     def key(self) -> str:
         return scope_key(*self.ids)
+
+
+class AddOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`Memory.add` besides ``background`` and ``window``.
+
+    Only for type checkers: the ``add`` overloads share it, so each lists its own return type
+    without repeating the whole signature.
+    """
+
+    user_id: str | None
+    agent_id: str | None
+    run_id: str | None
+    metadata: Mapping[str, Any] | None
+    infer: bool | None
+    timestamp: Any
+    expiration_date: Any
+    immutable: bool
+    memory_type: str | None
+    prompt: str | None
+    categories: Sequence[str] | None
 
 
 class AddHandle:
@@ -248,57 +268,27 @@ class Memory:
         self,
         messages: Any,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        infer: bool | None = None,
-        timestamp: Any = None,
-        expiration_date: Any = None,
-        immutable: bool = False,
-        memory_type: str | None = None,
-        prompt: str | None = None,
-        categories: Sequence[str] | None = None,
         background: Literal[False] = ...,
         window: bool = ...,
+        **options: Unpack[AddOptions],
     ) -> AddResult: ...
     @overload
     def add(
         self,
         messages: Any,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        infer: bool | None = None,
-        timestamp: Any = None,
-        expiration_date: Any = None,
-        immutable: bool = False,
-        memory_type: str | None = None,
-        prompt: str | None = None,
-        categories: Sequence[str] | None = None,
         background: Literal[True],
         window: bool = ...,
+        **options: Unpack[AddOptions],
     ) -> AddHandle: ...
     @overload
     def add(
         self,
         messages: Any,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        infer: bool | None = None,
-        timestamp: Any = None,
-        expiration_date: Any = None,
-        immutable: bool = False,
-        memory_type: str | None = None,
-        prompt: str | None = None,
-        categories: Sequence[str] | None = None,
         background: bool = ...,
         window: bool = ...,
+        **options: Unpack[AddOptions],
     ) -> AddResult | AddHandle: ...
     def add(
         self,
