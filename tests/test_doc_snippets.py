@@ -168,3 +168,35 @@ def test_snippet_runs(name: str, code: str, tmp_path: Path, model: ScriptedOpenA
     assert "network attempts: []" in done.stdout, report
     assert "refused writes: []" in done.stdout, report
     assert not model.problems, json.dumps(model.problems, default=str)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "open({outside!r}, 'w').write('x')",
+        "import os\nos.mkdir({outside!r})",
+        "from mnemoweave import Memory\nMemory({outside!r}, embedder='hash')",
+    ],
+    ids=["open", "mkdir", "store"],
+)
+def test_the_sandbox_refuses_writes_outside_its_root(code: str, tmp_path: Path) -> None:
+    """A snippet that writes outside its temp dir fails, and nothing is written there."""
+    root = tmp_path / "root"
+    root.mkdir()
+    outside = tmp_path / "outside"
+    script = root / "snippet.py"
+    script.write_text(code.format(outside=str(outside)), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(SANDBOX), str(root), str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(root)},
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "PermissionError: snippets may only write under" in done.stderr
+    assert "refused writes: [" in done.stdout
+    assert str(outside) in done.stdout
+    assert not outside.exists()
