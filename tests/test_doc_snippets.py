@@ -32,10 +32,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mnemoweave.testing import RecordedRequest, ScriptedOpenAIServer
+from mnemoweave.llm import prompts
+from mnemoweave.testing import RecordedRequest, ScriptedOpenAIServer, operations
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX = Path(__file__).resolve().parent / "snippet_sandbox.py"
@@ -65,47 +67,41 @@ _MOVED = re.compile(r"moved from (\w+) to (\w+)", re.I)
 _LIVES = re.compile(r"I live in (\w+)\.?", re.I)
 
 
-def _extraction_reply(prompt: str) -> dict[str, list[dict[str, object]]]:
-    existing_part = prompt.split("Existing memories:\n", 1)[1].split("\n\nMessages:\n", 1)[0]
-    messages_part = prompt.split("\n\nMessages:\n", 1)[1].rsplit("\n\nReply with", 1)[0]
-    existing = {}
-    for line in existing_part.splitlines():
-        index, sep, text = line.partition(": ")
-        if sep and index.isdigit():
-            existing[int(index)] = text
-    operations: list[dict[str, object]] = []
-    for line in messages_part.splitlines():
-        role, _, content = line.partition(": ")
-        if not role.startswith("user") or not content.strip():
+def _extraction_reply(data: dict[str, Any]) -> dict[str, Any]:
+    existing = {m["id"]: m["text"] for m in data.get("existing_memories", [])}
+    ops: list[tuple[str, int | None, str | None]] = []
+    for message in data["messages"]:
+        content = message["content"].strip()
+        if message["role"] != "user" or not content:
             continue
-        moved = _MOVED.search(content)
+        moved, lives = _MOVED.search(content), _LIVES.fullmatch(content)
         if moved:
             old, new = moved.group(1), moved.group(2)
             target = next((i for i, text in existing.items() if old in text), None)
-            text = f"Lives in {new} (moved from {old})"
-            op = "ADD" if target is None else "UPDATE"
-            operations.append({"op": op, "id": target, "text": text})
-        elif _LIVES.fullmatch(content):
-            operations.append(
-                {"op": "ADD", "id": None, "text": f"Lives in {_LIVES.fullmatch(content)[1]}"}
+            ops.append(
+                (
+                    "ADD" if target is None else "UPDATE",
+                    target,
+                    f"Lives in {new} (moved from {old})",
+                )
             )
+        elif lives:
+            ops.append(("ADD", None, f"Lives in {lives.group(1)}"))
         elif content in existing.values():
-            same = next(i for i, text in existing.items() if text == content)
-            operations.append({"op": "NONE", "id": same, "text": None})
+            ops.append(("NONE", next(i for i, t in existing.items() if t == content), None))
         else:
-            operations.append({"op": "ADD", "id": None, "text": content})
-    return {"operations": operations}
+            ops.append(("ADD", None, content))
+    return operations(*ops)
 
 
 def cooperative_model(request: RecordedRequest) -> object:
     """Replies the way a helpful model would, from the request alone."""
     texts = [m.get("content") for m in request.messages if isinstance(m.get("content"), str)]
     system = texts[0] if texts else ""
-    prompt = texts[-1] if texts else ""
-    if "Existing memories:\n" in prompt and "\n\nMessages:\n" in prompt:
-        return _extraction_reply(prompt)
     if system.startswith("You write the procedural memory"):
         return "1. Task: the run's goal.\n2. Progress: done.\n3. Steps: none.\n4. Next step: none."
+    if texts and prompts.MEMORIES_HEADER in texts[-1] and prompts.MESSAGES_HEADER in texts[-1]:
+        return _extraction_reply(prompts.input_data(texts[-1]))
     return "Thought: I now know the final answer\nFinal Answer: Noted, I will remember that."
 
 
