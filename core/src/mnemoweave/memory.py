@@ -34,6 +34,7 @@ from ._store import (
 )
 from ._time import now as _now
 from ._time import optional_epoch, to_datetime, to_epoch
+from ._values import clean
 from .config import MemoryConfig, build_config, from_mem0_config
 from .embed import Embedder, embed_query, embed_texts, get_embedder
 from .errors import ConfigurationError, ImmutableMemoryError, NotFoundError, ValidationError
@@ -1198,7 +1199,7 @@ def _opt_str(record: Mapping[str, Any], key: str, index: int) -> str | None:
     value = record.get(key)
     if value is not None and (not isinstance(value, str) or not value):
         raise ValidationError(f"records[{index}].{key} must be a non-empty string")
-    return None if value is None else check.clean(value, f"records[{index}].{key}")
+    return None if value is None else clean(value, f"records[{index}].{key}")
 
 
 def _item(row: Sequence[Any]) -> MemoryItem:
