@@ -193,6 +193,9 @@ def install_and_check(
     else:  # same resolution rules, faster; --seed gives the venv pip for ``pip check``
         created = run([uv, "venv", "--seed", "--python", python, str(venv)])
         pip = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
+        # uv's cache may hold an earlier build of the same version: always read ours afresh.
+        for name in sorted(ours):
+            pip += ["--refresh-package", name]
     steps = [
         created,
         run([*pip, "--find-links", str(DIST), *specs]),
