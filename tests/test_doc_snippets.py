@@ -18,6 +18,8 @@ Rules for snippet authors (also in docs/packaging.md):
   ``Final Answer: ...``. So ``Memory(llm={"model": "gpt-4.1-mini"})`` and framework LLM
   clients configured from the environment run unchanged. A connection to anything but
   127.0.0.1 fails the snippet.
+* Snippets that use ``mnemoweave.remote`` (or mem0's client) get a real ``mnemoweave-server``
+  (``LiveServer``), with ``$MNEMOWEAVE_URL`` and ``$MNEMOWEAVE_API_KEY`` set to it.
 * Provider clients the snippets use are installed by requirements-test.txt (langchain-openai,
   llama-index-llms-openai, autogen-ext[openai]); a framework's own stand-in model (LlamaIndex's
   ``MockLLM``) is fine too, with a comment saying so.
@@ -61,6 +63,8 @@ def _snippets() -> list[tuple[str, str]]:
 
 
 SNIPPETS = _snippets()
+# mem0's client sends telemetry unless told not to.
+_QUIET = {"MEM0_TELEMETRY": "False"}
 
 # -- a cooperative stand-in model ---------------------------------------------------------
 _MOVED = re.compile(r"moved from (\w+) to (\w+)", re.I)
@@ -111,6 +115,16 @@ def model() -> Iterator[ScriptedOpenAIServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def memory_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A real mnemoweave-server for the snippets that talk to one: its URL and admin key."""
+    live_server = pytest.importorskip("mnemoweave_server.testing")
+    home = tmp_path_factory.mktemp("memory-server")
+    quiet = {"HOME": str(home), "MNEMOWEAVE_HOME": str(home / "mnemoweave"), **_QUIET}
+    with live_server.LiveServer(home / "store", env=quiet) as server:
+        yield {"MNEMOWEAVE_URL": server.url, "MNEMOWEAVE_API_KEY": server.admin_key}
+
+
 def test_every_python_block_is_collected() -> None:
     """The collector sees the blocks (a broken fence regex would silently test nothing)."""
     assert len(SNIPPETS) >= 30
@@ -120,7 +134,16 @@ def test_every_python_block_is_collected() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "code"), SNIPPETS, ids=[name for name, _ in SNIPPETS])
-def test_snippet_runs(name: str, code: str, tmp_path: Path, model: ScriptedOpenAIServer) -> None:
+def test_snippet_runs(
+    name: str,
+    code: str,
+    tmp_path: Path,
+    model: ScriptedOpenAIServer,
+    request: pytest.FixtureRequest,
+) -> None:
+    server: dict[str, str] = {}
+    if "mnemoweave.remote" in code or "mem0" in code:
+        server = request.getfixturevalue("memory_server")
     home = tmp_path / "home"
     work = tmp_path / "work"
     for folder in (home, work, tmp_path / "tmp"):
@@ -147,6 +170,9 @@ def test_snippet_runs(name: str, code: str, tmp_path: Path, model: ScriptedOpenA
         "OPENAI_API_KEY": "sk-snippet-test",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
+        "MEM0_DIR": str(home / ".mem0"),
+        **_QUIET,
+        **server,
     }
     done = subprocess.run(
         [sys.executable, str(SANDBOX), str(tmp_path), str(script)],

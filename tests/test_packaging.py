@@ -1,7 +1,7 @@
 """Every distribution of the suite ships the same version, licence and complete metadata.
 
-The rules these tests pin are written down in docs/packaging.md; a new distribution (such as
-``server/``) is held to them by adding its folder to ``MEMBERS``.
+The rules these tests pin are written down in docs/packaging.md; a new distribution is held to
+them by adding its folder to ``MEMBERS``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ MEMBERS = {
     "langchain_ext": ("mnemoweave-langchain", "mnemoweave_langchain"),
     "llamaindex_ext": ("mnemoweave-llamaindex", "mnemoweave_llamaindex"),
     "crewai_ext": ("mnemoweave-crewai", "mnemoweave_crewai"),
+    "server": ("mnemoweave-server", "mnemoweave_server"),
 }
 SUITE = {dist for dist, _ in MEMBERS.values()}
 VERSION_SOURCE = ROOT / "core" / "src" / "mnemoweave" / "_version.py"

@@ -64,7 +64,8 @@ def check_hook(hook: Any) -> EventHook | None:
     """``hook`` itself when it is callable or ``None``."""
     if hook is not None and not callable(hook):
         raise ConfigurationError(f"on_event must be a callable or None, got {type(hook).__name__}")
-    return hook
+    checked: EventHook | None = hook
+    return checked
 
 
 def emit(hook: EventHook, events: Iterable[MemoryEvent]) -> None:

@@ -15,9 +15,8 @@ from ._context import Principal, ServerContext, authenticate, context_of, get_me
 from ._keys import ApiKey, KeyStore, NewKey, create_key, list_keys, revoke_key
 from ._serve import serve
 from ._settings import ServerSettings
+from ._version import __version__
 from ._webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ApiKey",

@@ -134,7 +134,8 @@ class LiveServer:
         if self._log is None:
             return ""
         self._log.seek(0)
-        return self._log.read().decode(errors="replace")
+        text: str = self._log.read().decode(errors="replace")
+        return text
 
     def stop(self) -> None:
         process, self._process = self._process, None

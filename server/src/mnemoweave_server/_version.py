@@ -1,0 +1,1 @@
+../../../core/src/mnemoweave/_version.py
