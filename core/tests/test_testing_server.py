@@ -275,11 +275,62 @@ def test_malformed_body_breaks_the_sdk(server: ScriptedOpenAIServer) -> None:
     assert server.chat_requests[0].status == 200
 
 
-def test_stream_is_refused_clearly(server: ScriptedOpenAIServer) -> None:
-    server.script("unused")
-    with pytest.raises(openai.BadRequestError, match="stream"):
-        _chat(server.client(), stream=True)
-    assert server.pending == 1  # the refusal does not consume the script
+def test_stream_sends_the_reply_in_chunks(server: ScriptedOpenAIServer) -> None:
+    server.script("Lisbon is lovely in May.")
+    chunks = list(_chat(server.client(), stream=True, stream_options={"include_usage": True}))
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    texts = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert texts == ["Lisbon ", "is ", "lovely ", "in ", "May."]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == count_tokens("Lisbon is lovely in May.")
+    assert server.chat_requests[0].reply == "Lisbon is lovely in May."
+
+
+def test_stream_pieces_go_out_before_the_reply_ends(server: ScriptedOpenAIServer) -> None:
+    """``after_chunk`` holds the stream after the first piece until the client has read it."""
+    seen_first = threading.Event()
+    server.script(
+        ChatReply(
+            "ab",
+            chunks=["a", "b"],
+            after_chunk=lambda i: seen_first.wait(60) if i == 0 else None,
+        )
+    )
+    texts, usages = [], []
+    for chunk in _chat(server.client(), stream=True):
+        usages.append(chunk.usage)
+        if chunk.choices and chunk.choices[0].delta.content:
+            texts.append(chunk.choices[0].delta.content)
+            seen_first.set()
+    assert texts == ["a", "b"]
+    assert usages == [None] * len(usages)  # no usage chunk unless include_usage asks
+
+
+def test_stream_faults_stay_http_errors(server: ScriptedOpenAIServer) -> None:
+    server.script(Fault.rate_limit(retry_after=0.01), "after the retry")
+    chunks = list(_chat(server.client(max_retries=1), stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+        "after the retry"
+    )
+    assert [r.status for r in server.chat_requests] == [429, 200]
+
+
+def test_async_stream(server: ScriptedOpenAIServer) -> None:
+    server.script("one two")
+
+    async def main() -> str:
+        client = server.async_client()
+        stream = await client.chat.completions.create(
+            model="test-model", messages=USER, stream=True
+        )
+        text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+        await client.close()
+        return text
+
+    assert asyncio.run(main()) == "one two"
 
 
 # -- handlers and loud errors ---------------------------------------------------------------

@@ -9,6 +9,7 @@ The helpers return strings, for testing tolerant parsers against fenced, chatty 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +28,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ChatReply:
-    """An assistant reply with an explicit ``finish_reason`` (e.g. ``"length"`` for truncation)."""
+    """An assistant reply with an explicit ``finish_reason`` (e.g. ``"length"`` for truncation).
+
+    For ``stream=true`` requests, ``chunks`` are the content pieces to send (default: one
+    per word; they should join to ``content``) and ``after_chunk(i)`` runs after piece ``i``
+    was sent, so a test can hold the stream open mid-reply.
+    """
 
     content: str
     finish_reason: str = "stop"
+    chunks: Sequence[str] | None = None
+    after_chunk: Callable[[int], None] | None = None
 
 
 Reply = str | dict[str, Any] | list[Any] | ChatReply | Fault

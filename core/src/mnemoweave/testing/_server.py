@@ -1,10 +1,10 @@
 """``ScriptedOpenAIServer``: a real OpenAI-compatible HTTP server on 127.0.0.1 for tests.
 
 It answers ``POST /v1/chat/completions`` from a script (a queue of replies and faults, or a
-handler function), ``POST /v1/embeddings`` with deterministic hash vectors, and
-``GET /v1/models``, and records every request with deterministic token counts. Because it
-is real HTTP, the official ``openai`` SDK (sync and async, 2.x and 3.x) runs unmodified
-against it, retries, timeouts and all.
+handler function; ``stream=true`` as server-sent chunks), ``POST /v1/embeddings`` with
+deterministic hash vectors, and ``GET /v1/models``, and records every request with
+deterministic token counts. Because it is real HTTP, the official ``openai`` SDK (sync and
+async, 2.x and 3.x) runs unmodified against it, retries, timeouts and all.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ._faults import Fault
 from ._protocol import chat_completion, embedding_list, error_body, model_list
 from ._records import RecordedRequest, Route
 from ._replies import ChatReply, Reply, reply_content
+from ._streaming import chunk_events, pieces, write_stream
 from ._tokens import count_prompt_tokens, count_tokens
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ _REPLY_TYPES = (str, dict, list, ChatReply, Fault)
 class _Answer:
     """A decided response: an HTTP status with a body, or a fault that is not one."""
 
-    __slots__ = ("body", "content_type", "fault", "headers", "status")
+    __slots__ = ("body", "content_type", "fault", "headers", "status", "stream")
 
     def __init__(
         self,
@@ -58,7 +59,9 @@ class _Answer:
         headers: Sequence[tuple[str, str]] = (),
         fault: Fault | None = None,
         content_type: str = "application/json",
+        stream: tuple[Any, ChatReply] | None = None,
     ) -> None:
+        self.stream = stream
         self.status = status
         self.body = body
         self.headers = tuple(headers)
@@ -178,7 +181,8 @@ class ScriptedOpenAIServer:
     "the script ran out" with ``x-should-retry: false`` so the SDK raises at once. The same
     loud 500 answers a handler that raises, a reply of the wrong type, and (with
     ``validate_json=True``) non-JSON content for a request that asked for JSON.
-    ``stream=true`` is refused with an OpenAI-shaped 400.
+    ``stream=true`` gets the reply as ``chat.completion.chunk`` events (faults stay plain
+    HTTP errors, as with OpenAI), with a usage chunk when ``stream_options.include_usage``.
 
     Embeddings requests get deterministic :class:`~mnemoweave.embed.HashEmbedder` vectors of
     ``embedding_dim`` (or the request's ``dimensions``), as floats or base64 per
@@ -463,9 +467,6 @@ class ScriptedOpenAIServer:
         body = record.body
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             return _error(400, "'messages' is a required property", param="messages"), 0, None
-        if body.get("stream"):
-            message = "stream=true is not supported by ScriptedOpenAIServer; call without stream"
-            return _error(400, message, param="stream", code="unsupported_parameter"), 0, None
         reply: Any = None
         handler = self.handler
         if handler is not None:
@@ -504,6 +505,17 @@ class ScriptedOpenAIServer:
             prompt_tokens=record.prompt_tokens,
             completion_tokens=completion_tokens,
         )
+        if body.get("stream"):
+            options = body.get("stream_options")
+            wants_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+            events = chunk_events(
+                index=record.index,
+                model=payload["model"],
+                parts=pieces(chat.content, chat.chunks),
+                finish_reason=chat.finish_reason,
+                usage=payload["usage"] if wants_usage else None,
+            )
+            return _Answer(200, stream=(events, chat)), completion_tokens, chat.content
         return _Answer(200, payload), completion_tokens, chat.content
 
     def _answer_embeddings(self, record: RecordedRequest) -> _Answer:
@@ -571,6 +583,9 @@ class ScriptedOpenAIServer:
                 self._stopping.wait(fault.seconds)
             http.close_connection = True
             return
+        if answer.stream is not None:
+            self._respond_stream(http, answer.stream, index)
+            return
         if isinstance(answer.body, str):
             data = answer.body.encode("utf-8")
         else:
@@ -587,6 +602,21 @@ class ScriptedOpenAIServer:
             http.wfile.flush()
         except OSError:
             http.close_connection = True  # the client gave up (timeout) before the answer
+
+    def _respond_stream(
+        self, http: _RequestHandler, stream: tuple[Any, ChatReply], index: int
+    ) -> None:
+        events, chat = stream
+        try:
+            http.send_response(200)
+            http.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            http.send_header("Cache-Control", "no-cache")
+            http.send_header("Transfer-Encoding", "chunked")
+            http.send_header("x-request-id", f"req_scripted_{index}")
+            http.end_headers()
+            write_stream(http.wfile, events, after_chunk=chat.after_chunk)
+        except OSError:
+            http.close_connection = True  # the client hung up mid-stream
 
 
 def _inputs_of(body: dict[str, Any]) -> list[Any]:
