@@ -13,6 +13,7 @@ from typing import Any
 
 import mnemoweave
 from mnemoweave.errors import ValidationError
+from mnemoweave.llm.memory_block import check_token_budget as check_token_budget
 
 from ._binding import ASYNC_STORES, SYNC_STORES, AsyncStore, MemoryBinding, SyncStore
 
@@ -98,15 +99,6 @@ def bind_store(
         opened.close()
         raise
     return BoundStore(binding, owned=True)
-
-
-def check_token_budget(token_budget: int | None) -> int | None:
-    """``token_budget`` itself when it is a positive int or ``None`` (no cap)."""
-    if token_budget is not None and (
-        isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget < 1
-    ):
-        raise ValidationError(f"token_budget must be a positive int or None, got {token_budget!r}")
-    return token_budget
 
 
 def check_roles(roles: Iterable[str], *, what: str, allow_empty: bool) -> frozenset[str]:

@@ -7,6 +7,8 @@
 * :func:`extract_json`: the JSON value in a reply wrapped in fences, prose or ``<think>``.
 * :func:`quote_json`: data as one line of JSON with no hidden or line-breaking characters raw.
 * ``mnemoweave.llm.prompts``: the prompts the ``infer`` pipeline sends.
+* ``mnemoweave.llm.memory_block``: recalled memories as one quoted, token-budgeted prompt block
+  (what adapters, MCP tools and the chat proxy show a model).
 """
 
 from __future__ import annotations
