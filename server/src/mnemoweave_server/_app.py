@@ -1,8 +1,9 @@
 """The app factory: one FastAPI app per worker, owning its store, keys and webhook sender.
 
 ``create_app(settings)`` builds the app; the store opens when uvicorn starts it (lifespan)
-and closes when it stops. More routers (MCP, the chat proxy) mount on the returned app and
-reuse ``get_memory`` / ``authenticate`` from ``mnemoweave_server``.
+and closes when it stops, and with it the MCP session manager (``/mcp``) and the chat
+proxy's upstream client (``/v1/chat/completions``). More routers mount on the returned app
+and reuse ``get_memory`` / ``authenticate`` from ``mnemoweave_server``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import inspect
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,7 +22,7 @@ import mnemoweave
 from mnemoweave import Memory
 from mnemoweave.errors import ConfigurationError
 
-from . import _errors
+from . import _errors, _mcp_http
 from ._context import ServerContext
 from ._keys import KeyStore
 from ._limits import BodyLimit, RateLimiter
@@ -96,7 +97,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         ctx = await asyncio.to_thread(open_context, settings, metrics)
         app.state.context = ctx
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                await stack.enter_async_context(_mcp_http.running(app))
+                yield
         finally:
             app.state.context = None
             await asyncio.to_thread(close_context, ctx)
@@ -116,6 +119,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(memories_router)
     app.include_router(service_api)
     app.include_router(mem0_router)
+    _mcp_http.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -1,15 +1,18 @@
-"""``mnemoweave-server serve`` and ``mnemoweave-server keys create|list|revoke``.
+"""``mnemoweave-server serve``, ``mnemoweave-server mcp`` and ``mnemoweave-server keys ...``.
 
 Defaults come from the environment (``MNEMOWEAVE_BACKEND``, ``MNEMOWEAVE_SERVER_DATA``,
 ``MNEMOWEAVE_KEYS_FILE``, ``MNEMOWEAVE_EMBEDDER``, ``MNEMOWEAVE_LLM_MODEL``,
 ``MNEMOWEAVE_LLM_BASE_URL``), so a container needs no flags. The LLM's API key is only ever
-read from ``$OPENAI_API_KEY``, never from a flag (flags show in process lists).
+read from ``$OPENAI_API_KEY``, never from a flag (flags show in process lists); so is the
+memory server's key for ``mcp --url`` (``$MNEMOWEAVE_API_KEY``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -47,6 +50,21 @@ def _parser() -> argparse.ArgumentParser:
         help="let webhooks target loopback/private addresses (tests and one-host setups)",
     )
     serve.add_argument("--log-level", default="info")
+
+    mcp = commands.add_parser(
+        "mcp", help="serve the memory tools over MCP on stdin/stdout (for editors and assistants)"
+    )
+    mcp.add_argument("--backend", help="store directory (default $MNEMOWEAVE_HOME)")
+    mcp.add_argument(
+        "--url",
+        help="use a memory server instead (default $MNEMOWEAVE_URL; key: $MNEMOWEAVE_API_KEY)",
+    )
+    mcp.add_argument("--user-id", help="the session's user (default $MNEMOWEAVE_USER_ID)")
+    mcp.add_argument("--agent-id", help="the session's agent (default $MNEMOWEAVE_AGENT_ID)")
+    mcp.add_argument("--run-id", help="the session's run (default $MNEMOWEAVE_RUN_ID)")
+    mcp.add_argument("--embedder", help="embedder provider name for a local store")
+    mcp.add_argument("--llm-model", help="LLM model for fact extraction in a local store")
+    mcp.add_argument("--llm-base-url", help="OpenAI-compatible endpoint of that model")
 
     keys = commands.add_parser("keys", help="manage API keys")
     actions = keys.add_subparsers(dest="action", required=True)
@@ -144,11 +162,45 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    from mnemoweave import Memory
+    from mnemoweave.errors import ConfigurationError
+    from mnemoweave.remote import MemoryClient
+
+    from ._mcp_stdio import run_mcp_stdio
+
+    # stdout carries the protocol: everything else goes to stderr.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    ids = {
+        name: getattr(args, name) or os.environ.get(f"MNEMOWEAVE_{name.upper()}") or None
+        for name in ("user_id", "agent_id", "run_id")
+    }
+    url = args.url or os.environ.get("MNEMOWEAVE_URL")
+    if url and args.backend:
+        raise ConfigurationError("give either --backend (a local store) or --url (a server)")
+    store: Any
+    if url:
+        store = MemoryClient(url)
+    else:
+        llm = {"model": args.llm_model, "base_url": args.llm_base_url} if args.llm_model else None
+        embedder = args.embedder or os.environ.get("MNEMOWEAVE_EMBEDDER") or None
+        store = Memory(
+            args.backend or os.environ.get("MNEMOWEAVE_BACKEND"), embedder=embedder, llm=llm
+        )
+    try:
+        run_mcp_stdio(store, **ids)
+    finally:
+        store.close()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "mcp":
+            return _mcp(args)
         return _keys(args)
     except MnemoweaveError as exc:
         print(f"mnemoweave-server: {exc}", file=sys.stderr)

@@ -84,7 +84,7 @@ def _extra(exc: errors.MnemoweaveError) -> dict[str, Any]:
     return {}
 
 
-async def _mnemoweave_error(request: Request, exc: Exception) -> JSONResponse:
+async def mnemoweave_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.MnemoweaveError)
     status = status_of(exc)
     headers = None
@@ -121,7 +121,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into the JSON body above."""
-    app.add_exception_handler(errors.MnemoweaveError, _mnemoweave_error)
+    app.add_exception_handler(errors.MnemoweaveError, mnemoweave_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
