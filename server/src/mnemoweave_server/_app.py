@@ -22,7 +22,7 @@ import mnemoweave
 from mnemoweave import Memory
 from mnemoweave.errors import ConfigurationError
 
-from . import _errors, _mcp_http
+from . import _errors, _mcp_http, _proxy
 from ._context import ServerContext
 from ._keys import KeyStore
 from ._limits import BodyLimit, RateLimiter
@@ -99,6 +99,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         try:
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(_mcp_http.running(app))
+                await stack.enter_async_context(_proxy.running(app, ctx))
                 yield
         finally:
             app.state.context = None
@@ -119,6 +120,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(memories_router)
     app.include_router(service_api)
     app.include_router(mem0_router)
+    app.include_router(_proxy.router)
     _mcp_http.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_origins:

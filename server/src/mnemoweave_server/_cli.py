@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from mnemoweave.errors import MnemoweaveError
+from mnemoweave.errors import ConfigurationError, MnemoweaveError
 
 from ._keys import KeyStore
 from ._settings import DEFAULT_PORT, build_settings, plain_env
@@ -49,6 +49,20 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let webhooks target loopback/private addresses (tests and one-host setups)",
     )
+    serve.add_argument(
+        "--proxy-upstream",
+        help="base URL of the OpenAI-compatible API the chat proxy forwards to "
+        "(its key: $MNEMOWEAVE_PROXY_API_KEY)",
+    )
+    serve.add_argument(
+        "--proxy-model",
+        action="append",
+        default=[],
+        metavar="FROM=TO",
+        help="map a requested model to an upstream one (repeatable; '*=TO' maps all others)",
+    )
+    serve.add_argument("--proxy-token-budget", type=int, help="tokens the recalled block may use")
+    serve.add_argument("--proxy-timeout", type=float, help="seconds to wait for the upstream")
     serve.add_argument("--log-level", default="info")
 
     mcp = commands.add_parser(
@@ -94,6 +108,13 @@ def _settings(args: argparse.Namespace, **more: Any) -> Any:
     return build_settings(**values)
 
 
+def _mapping(text: str) -> tuple[str, str]:
+    source, sep, target = text.partition("=")
+    if not sep or not source.strip() or not target.strip():
+        raise ConfigurationError(f"--proxy-model takes FROM=TO, got {text!r}")
+    return source.strip(), target.strip()
+
+
 def _serve(args: argparse.Namespace) -> int:
     from ._serve import serve
 
@@ -110,6 +131,14 @@ def _serve(args: argparse.Namespace) -> int:
         more["cors_origins"] = args.cors_origin
     if args.allow_private_webhooks:
         more["webhooks_allow_private"] = True
+    if args.proxy_upstream:
+        more["proxy_upstream"] = args.proxy_upstream
+    if args.proxy_model:
+        more["proxy_models"] = dict(_mapping(m) for m in args.proxy_model)
+    if args.proxy_token_budget is not None:
+        more["proxy_token_budget"] = args.proxy_token_budget
+    if args.proxy_timeout is not None:
+        more["proxy_timeout"] = args.proxy_timeout
     serve(_settings(args, **more), log_level=args.log_level)
     return 0
 
@@ -164,7 +193,6 @@ def _keys(args: argparse.Namespace) -> int:
 
 def _mcp(args: argparse.Namespace) -> int:
     from mnemoweave import Memory
-    from mnemoweave.errors import ConfigurationError
     from mnemoweave.remote import MemoryClient
 
     from ._mcp_stdio import run_mcp_stdio

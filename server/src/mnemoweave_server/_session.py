@@ -8,6 +8,8 @@ checked with :meth:`Principal.scope`, so a key never reaches a user it is not bo
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 
 from mnemoweave.errors import ValidationError
@@ -23,7 +25,7 @@ HEADERS = {
 
 def request_scope(
     who: Principal, request: Request, *, user: str | None = None, what: str = "this request"
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """The scope ids ``request`` names (``user`` from the body wins over nothing, and must
     agree with a header), checked against the key; at least one id, else a ValidationError."""
     given: dict[str, str] = {}

@@ -60,6 +60,23 @@ class ServerSettings(BaseModel):
     webhook_backoff: float = Field(default=0.5, gt=0)
     #: Serve ``/metrics`` without a key (it holds route counts, never tenant data).
     metrics_public: bool = True
+    #: The chat proxy's upstream: the base URL of an OpenAI-compatible API (``.../v1``);
+    #: without one, ``/v1/chat/completions`` answers 400.
+    proxy_upstream: str | None = None
+    #: The environment variable holding the upstream's API key (the key never travels in
+    #: the settings, and never reaches a client).
+    proxy_api_key_env: str = "MNEMOWEAVE_PROXY_API_KEY"
+    #: Requested model -> upstream model; ``"*"`` maps every model not listed.
+    proxy_models: dict[str, str] = Field(default_factory=dict)
+    #: Most tokens the recalled memory block may add to a request.
+    proxy_token_budget: int = Field(default=1000, ge=1)
+    #: Most memories recalled per request.
+    proxy_recall_limit: int = Field(default=10, ge=1, le=100)
+    #: Seconds to wait for the upstream (per read; a stream may take longer in total).
+    proxy_timeout: float = Field(default=120.0, gt=0)
+    #: Remember each exchange (in the background); ``proxy_infer`` picks ``add(infer=...)``.
+    proxy_remember: bool = True
+    proxy_infer: bool | None = None
 
     # -- derived paths ---------------------------------------------------------------------
     def store_path(self) -> Path | None:
@@ -102,6 +119,7 @@ def plain_env() -> dict[str, Any]:
         "data_dir": "MNEMOWEAVE_SERVER_DATA",
         "keys_file": "MNEMOWEAVE_KEYS_FILE",
         "embedder": "MNEMOWEAVE_EMBEDDER",
+        "proxy_upstream": "MNEMOWEAVE_PROXY_UPSTREAM",
     }
     out: dict[str, Any] = {k: os.environ[v] for k, v in names.items() if os.environ.get(v)}
     model = os.environ.get("MNEMOWEAVE_LLM_MODEL")
