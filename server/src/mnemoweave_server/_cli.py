@@ -196,6 +196,7 @@ def _mcp(args: argparse.Namespace) -> int:
     from mnemoweave.remote import MemoryClient
 
     from ._mcp_stdio import run_mcp_stdio
+    from ._mcp_tools import fixed_scope
 
     # stdout carries the protocol: everything else goes to stderr.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -203,6 +204,7 @@ def _mcp(args: argparse.Namespace) -> int:
         name: getattr(args, name) or os.environ.get(f"MNEMOWEAVE_{name.upper()}") or None
         for name in ("user_id", "agent_id", "run_id")
     }
+    fixed_scope(None, **ids)  # refuse a missing scope before opening anything
     url = args.url or os.environ.get("MNEMOWEAVE_URL")
     if url and args.backend:
         raise ConfigurationError("give either --backend (a local store) or --url (a server)")
