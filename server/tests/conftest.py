@@ -16,10 +16,13 @@ import httpx
 import pytest
 
 from mnemoweave.remote import MemoryClient
+from mnemoweave.testing import ScriptedOpenAIServer
 from mnemoweave_server.testing import LiveServer
 
 #: mem0's client writes ~/.mem0 at import and sends telemetry unless told not to.
 QUIET_MEM0 = {"MEM0_TELEMETRY": "False"}
+#: The chat proxy's upstream key on the shared server: no client may ever see it.
+UPSTREAM_KEY = "sk-upstream-d0c5ecre7-never-shown"
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +53,21 @@ def server_env(sandbox: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def live(sandbox: Path) -> Iterator[LiveServer]:
-    """The shared server: hash embedder, no rate limit, webhooks may target loopback."""
+def upstream() -> Iterator[ScriptedOpenAIServer]:
+    """The OpenAI-compatible endpoint behind the shared server's chat proxy."""
+    with ScriptedOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def live(sandbox: Path, upstream: ScriptedOpenAIServer) -> Iterator[LiveServer]:
+    """The shared server: hash embedder, no rate limit, webhooks may target loopback, and
+    the chat proxy on ``upstream`` (model ``gpt-test`` mapped to ``scripted-model``)."""
+    proxy = ["--proxy-upstream", upstream.base_url, "--proxy-model", "gpt-test=scripted-model"]
     server = LiveServer(
-        sandbox / "live-store", args=["--allow-private-webhooks"], env=child_env(sandbox)
+        sandbox / "live-store",
+        args=["--allow-private-webhooks", *proxy],
+        env={**child_env(sandbox), "MNEMOWEAVE_PROXY_API_KEY": UPSTREAM_KEY},
     )
     with server:
         yield server
@@ -79,3 +93,9 @@ def http(live: LiveServer) -> Iterator[httpx.Client]:
         base_url=live.url, headers={"Authorization": f"Bearer {live.admin_key}"}, timeout=30
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def upstream_key() -> str:
+    """The shared server's upstream key (to check that no answer ever contains it)."""
+    return UPSTREAM_KEY
