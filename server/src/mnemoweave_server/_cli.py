@@ -204,7 +204,8 @@ def _mcp(args: argparse.Namespace) -> int:
         name: getattr(args, name) or os.environ.get(f"MNEMOWEAVE_{name.upper()}") or None
         for name in ("user_id", "agent_id", "run_id")
     }
-    fixed_scope(None, **ids)  # refuse a missing scope before opening anything
+    # Refuse a missing scope before opening anything.
+    fixed_scope(None, user_id=ids["user_id"], agent_id=ids["agent_id"], run_id=ids["run_id"])
     url = args.url or os.environ.get("MNEMOWEAVE_URL")
     if url and args.backend:
         raise ConfigurationError("give either --backend (a local store) or --url (a server)")
