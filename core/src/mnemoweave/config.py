@@ -46,6 +46,9 @@ class MemoryConfig(BaseModel):
     #: Longest text accepted anywhere (a message, a record, an update, a query, a prompt), in
     #: characters; longer input is a ``ValidationError`` instead of minutes of embedding.
     max_text_chars: int = Field(default=100_000, ge=1, le=100_000_000)
+    #: Read-your-writes: seconds ``search``/``get_all`` wait for this process's pending
+    #: background adds of an overlapping scope (0: never wait). On timeout the read goes on.
+    read_your_writes_timeout: float = Field(default=5.0, ge=0, le=3_600, allow_inf_nan=False)
 
     @field_validator("path")
     @classmethod

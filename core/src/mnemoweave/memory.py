@@ -8,6 +8,7 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as _wait_futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack, overload
@@ -51,6 +52,8 @@ from .types import (
 )
 
 logger = logging.getLogger("mnemoweave")
+
+_WORKER_PREFIX = "mnemoweave-add"  # background add threads
 
 _KEEP: Any = object()  # "argument not given", where None has a meaning of its own
 
@@ -168,7 +171,7 @@ class Memory:
         self._scope_locks: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
         self._scope_guard = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: set[Future[AddResult]] = set()
+        self._pending: dict[Future[AddResult], dict[str, str]] = {}  # future -> its scope
         try:
             dim = int(self._embedder.dim)
         except Exception:  # e.g. a remote embedder that learns its size from the first call
@@ -361,16 +364,16 @@ class Memory:
         with self._scope_guard:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(
-                    max_workers=4, thread_name_prefix="mnemoweave-add"
+                    max_workers=4, thread_name_prefix=_WORKER_PREFIX
                 )
             future = self._executor.submit(self._run_add, req)
-            self._pending.add(future)
+            self._pending[future] = req.scope
         future.add_done_callback(self._forget)
         return AddHandle(future)
 
     def _forget(self, future: Future[AddResult]) -> None:
         with self._scope_guard:
-            self._pending.discard(future)
+            self._pending.pop(future, None)
         exc = future.exception()
         if exc is not None:
             logger.warning("mnemoweave background add failed: %s", exc)
@@ -385,6 +388,29 @@ class Memory:
                 future.result(timeout)
             except Exception:
                 pass
+
+    def _await_writes(self, scope: Mapping[str, str]) -> None:
+        """Read-your-writes: wait (bounded) for background adds a read of ``scope`` would see.
+
+        An add is visible to the read when it carries every id of the read's scope. Worker
+        threads never wait (an add's own pipeline reads while it is pending).
+        """
+        bound = self.config.read_your_writes_timeout
+        if not bound or threading.current_thread().name.startswith(_WORKER_PREFIX):
+            return
+        with self._scope_guard:
+            due = [
+                future
+                for future, ids in self._pending.items()
+                if all(ids.get(key) == value for key, value in scope.items())
+            ]
+        if due and _wait_futures(due, timeout=bound).not_done:
+            logger.warning(
+                "mnemoweave: background adds for %s still running after %ss; reading without "
+                "them (read_your_writes_timeout)",
+                dict(scope),
+                bound,
+            )
 
     def _rows_for(
         self,
@@ -506,6 +532,8 @@ class Memory:
             raise ValidationError(f"keyword_weight must be between 0 and 1, got {keyword_weight!r}")
         where, params = compile_filters(filters)
         when = None if as_of is None else to_epoch(as_of, name="as_of")
+        if not _exact_scope:
+            self._await_writes(scope)
         qvec = self._embed_query(query)
         qterms = query_terms(query)
         if _exact_scope:  # the infer pipeline: ids not given must be unset, not "any"
@@ -662,6 +690,7 @@ class Memory:
         check.flag(include_expired, "include_expired")
         where, params = compile_filters(filters)
         s_sql, s_params = scope_sql(scope)
+        self._await_writes(scope)
         cond = (
             ""
             if include_expired

@@ -7,6 +7,8 @@
 * :func:`count_tokens` / :func:`count_prompt_tokens`: the one token-count approximation
   used by the server's ``usage`` fields and by mnemoweave's benchmarks.
 * :class:`HashEmbedder`: a deterministic, model-free embedder.
+* :class:`WriteGate`: holds background adds back until a read waits for them (tests of
+  read-your-writes without timing).
 * :class:`NetworkGuard`: refuses and records every non-loopback connection (``python -m
   mnemoweave.testing.no_network SCRIPT`` runs a script under it).
 * ``mnemoweave.testing.pytest_plugin``: a ``scripted_openai_server`` fixture.
@@ -19,6 +21,7 @@ from __future__ import annotations
 from mnemoweave.embed import HashEmbedder
 
 from ._faults import Fault
+from ._gate import WriteGate
 from ._network import NetworkGuard
 from ._records import RecordedRequest
 from ._replies import ChatReply, Reply, fenced, operations, prose_wrapped, with_think
@@ -35,6 +38,7 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "ScriptedOpenAIServer",
+    "WriteGate",
     "count_prompt_tokens",
     "count_tokens",
     "fenced",
