@@ -295,7 +295,8 @@ def test_query_returns_memory_contents_with_ids_and_scores(store: Memory) -> Non
     assert first.mime_type == MemoryMimeType.TEXT
     assert store.get(meta["id"]).memory == first.content
     assert meta["score"] > 0
-    assert meta["metadata"]["topic"] in {"music", "sport"}
+    assert meta["topic"] in {"music", "sport"}  # flat, as AutoGen's own memories return it
+    assert set(meta) == {"id", "score", "created_at", "categories", "topic"}
 
     as_content = MemoryContent(content="what do I play", mime_type="text/plain")
     only = asyncio.run(memory.query(as_content, filters={"topic": "sport"}, limit=1))
@@ -304,7 +305,7 @@ def test_query_returns_memory_contents_with_ids_and_scores(store: Memory) -> Non
     with pytest.raises(ValidationError, match="limit= and filters="):
         asyncio.run(memory.query("x", top_k=3))
     with pytest.raises(ValidationError, match="text"):
-        asyncio.run(memory.query(MemoryContent(content={"a": 1}, mime_type="application/json")))
+        asyncio.run(memory.query(MemoryContent(content=b"x", mime_type=MemoryMimeType.BINARY)))
 
 
 def test_add_maps_memory_content_onto_mnemoweave_add(store: Memory) -> None:
@@ -328,8 +329,32 @@ def test_add_maps_memory_content_onto_mnemoweave_add(store: Memory) -> None:
         "Has two cats",
         '{"diet": "vegan"}',
     }
-    assert items["Prefers dark mode"].metadata == {"app": "demo", "a": 1}
+    assert items["Prefers dark mode"].metadata == {
+        "app": "demo",
+        "a": 1,
+        "autogen_mime_type": "text/markdown",
+    }
     assert items["Works at a bakery"].metadata == {"app": "demo"}
+    assert items['{"diet": "vegan"}'].metadata["autogen_mime_type"] == "application/json"
+
+    # Each comes back with its MIME type; JSON parsed again; the MIME key is not metadata.
+    found = asyncio.run(memory.query("diet vegan dark mode", limit=10)).results
+    by_type = {str(getattr(c.mime_type, "value", c.mime_type)): c for c in found}
+    assert by_type["application/json"].content == {"diet": "vegan"}
+    assert by_type["text/markdown"].content == "Prefers dark mode"
+    assert by_type["text/markdown"].metadata is not None
+    assert "autogen_mime_type" not in by_type["text/markdown"].metadata
+    assert by_type["text/markdown"].metadata["a"] == 1
+    with pytest.raises(ValidationError, match="JSON content must be a dict"):
+        asyncio.run(memory.add(MemoryContent(content="not a dict", mime_type="application/json")))
+    with pytest.raises(ValidationError, match="reserved"):
+        asyncio.run(
+            memory.add(
+                MemoryContent(
+                    content="x y z w", mime_type="text/plain", metadata={"autogen_mime_type": "a"}
+                )
+            )
+        )
 
     image = Image.from_base64(
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="

@@ -2,7 +2,9 @@
 
 What every adapter needs lives here once: :class:`MemoryBinding` (a store bound to a scope),
 :func:`render_memories` (recall as a quoted, delimited, token-budgeted prompt block),
-message normalisation, sync/async bridging, and entry-point :func:`discover`. The contract
+message normalisation, sync/async bridging, the raw-storage policy (:class:`RawPolicy`:
+what adapters store verbatim without an LLM), token counting (:func:`count_tokens`), and
+entry-point :func:`discover`. The contract
 suite is :mod:`mnemoweave_adapters.contract`; AutoGen integrations are
 :mod:`mnemoweave_adapters.autogen` (AgentChat) and :mod:`mnemoweave_adapters.ag2` (classic).
 """
@@ -13,10 +15,10 @@ from ._binding import ASYNC_STORES, SYNC_STORES, MemoryBinding, async_twin, resu
 from ._discovery import GROUP, AdapterInfo, discover
 from ._messages import last_user_text, normalize_role, text_of, to_message, to_messages
 from ._options import BoundStore, StoreLike, bind_store, check_roles, check_token_budget
+from ._policy import DEFAULT_RAW_POLICY, SMALL_TALK, RawPolicy, final_answer, task_result
 from ._render import (
     CLOSE_TAG,
     OPEN_TAG,
-    approx_tokens,
     fit_memories,
     quote,
     render_memories,
@@ -24,6 +26,7 @@ from ._render import (
     unquote_block_ids,
 )
 from ._sync import run_async, run_sync
+from ._tokens import approx_tokens, count_tokens, tiktoken_counter
 from ._version import __version__
 
 __all__ = [
@@ -31,9 +34,12 @@ __all__ = [
     "AdapterInfo",
     "BoundStore",
     "CLOSE_TAG",
+    "DEFAULT_RAW_POLICY",
     "GROUP",
     "MemoryBinding",
     "OPEN_TAG",
+    "RawPolicy",
+    "SMALL_TALK",
     "SYNC_STORES",
     "StoreLike",
     "__version__",
@@ -42,7 +48,9 @@ __all__ = [
     "bind_store",
     "check_roles",
     "check_token_budget",
+    "count_tokens",
     "discover",
+    "final_answer",
     "fit_memories",
     "last_user_text",
     "normalize_role",
@@ -51,7 +59,9 @@ __all__ = [
     "result_ids",
     "run_async",
     "run_sync",
+    "task_result",
     "text_of",
+    "tiktoken_counter",
     "to_message",
     "to_messages",
     "unquote_block",

@@ -17,6 +17,9 @@ from mnemoweave import AsyncMemory, Memory, MemoryItem, NotFoundError, Validatio
 from mnemoweave.remote import AsyncMemoryClient, MemoryClient
 from mnemoweave.types import AddResult
 
+from ._messages import to_messages
+from ._policy import DEFAULT_RAW_POLICY, RawPolicy
+
 #: What a binding (and so every adapter) can sit on: a local store or a memory server.
 SYNC_STORES = (Memory, MemoryClient)
 ASYNC_STORES = (AsyncMemory, AsyncMemoryClient)
@@ -39,7 +42,9 @@ class MemoryBinding:
 
     ``metadata`` is attached to everything remembered through the binding; ``infer`` is
     passed to ``add`` (``None`` = mnemoweave's default: extract facts when an LLM is
-    configured); ``recall_limit`` and ``threshold`` shape recall.
+    configured); ``recall_limit`` and ``threshold`` shape recall; ``raw_policy`` picks what
+    :meth:`remember_turn` stores verbatim when no LLM extracts facts (``None``: the kit's
+    default :class:`~mnemoweave_adapters.RawPolicy`).
     """
 
     def __init__(
@@ -53,7 +58,10 @@ class MemoryBinding:
         infer: bool | None = None,
         recall_limit: int = 5,
         threshold: float | None = None,
+        raw_policy: RawPolicy | None = None,
     ) -> None:
+        if raw_policy is not None and not isinstance(raw_policy, RawPolicy):
+            raise ValidationError(f"raw_policy must be a RawPolicy, got {type(raw_policy).__name__}")
         if isinstance(memory, ASYNC_STORES):
             self._async: AsyncStore | None = memory
             self._sync: SyncStore = memory.sync
@@ -78,6 +86,7 @@ class MemoryBinding:
         self.infer = infer
         self.recall_limit = recall_limit
         self.threshold = threshold
+        self.raw_policy: RawPolicy = raw_policy or DEFAULT_RAW_POLICY
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -119,6 +128,7 @@ class MemoryBinding:
             infer=self.infer,
             recall_limit=self.recall_limit,
             threshold=self.threshold,
+            raw_policy=self.raw_policy,
         )
 
     def __repr__(self) -> str:
@@ -219,6 +229,64 @@ class MemoryBinding:
             )
         kwargs = self._add_kwargs(metadata, False, categories)
         return await self.async_memory.add(messages, **kwargs)
+
+    # -- remembering captured turns under the raw policy --------------------------------
+    def _turn_runs(self, messages: Any) -> builtins.list[tuple[bool, builtins.list[Any]]]:
+        items = [messages] if isinstance(messages, str | Mapping) else builtins.list(messages)
+        records = to_messages(items)
+        if not records:
+            return []
+        if self.extracts:
+            return [(True, records)]  # the LLM decides what is worth remembering
+        return self.raw_policy.runs(records)
+
+    def remember_turn(
+        self,
+        messages: Any,
+        *,
+        background: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> builtins.list[Any]:
+        """Remember a turn an adapter captured on its own (not an explicit save).
+
+        With fact extraction the whole turn goes to ``add``. Without it, the binding's
+        :class:`~mnemoweave_adapters.RawPolicy` picks the messages stored verbatim; the others
+        only reach the message window, in conversation order. Returns the results (or
+        handles) of the adds it made, possibly none.
+        """
+        results = []
+        for stored, run in self._turn_runs(messages):
+            if stored:
+                out = self.remember(
+                    run, background=background, metadata=metadata, categories=categories
+                )
+                if out is not None:
+                    results.append(out)
+            else:
+                self.append_messages(run)
+        return results
+
+    async def aremember_turn(
+        self,
+        messages: Any,
+        *,
+        background: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> builtins.list[Any]:
+        """Async twin of :meth:`remember_turn`."""
+        results = []
+        for stored, run in self._turn_runs(messages):
+            if stored:
+                out = await self.aremember(
+                    run, background=background, metadata=metadata, categories=categories
+                )
+                if out is not None:
+                    results.append(out)
+            else:
+                await asyncio.to_thread(self.append_messages, run)
+        return results
 
     # -- listing and forgetting ------------------------------------------------------------
     def list(

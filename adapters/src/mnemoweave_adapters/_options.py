@@ -16,6 +16,7 @@ from mnemoweave.errors import ValidationError
 from mnemoweave.llm.memory_block import check_token_budget as check_token_budget
 
 from ._binding import ASYNC_STORES, SYNC_STORES, AsyncStore, MemoryBinding, SyncStore
+from ._policy import RawPolicy
 
 ROLES = frozenset({"user", "assistant", "system", "tool"})
 
@@ -42,6 +43,7 @@ def bind_store(
     infer: bool | None = None,
     recall_limit: int | None = None,
     threshold: float | None = None,
+    raw_policy: RawPolicy | None = None,
     embedder: Any = None,
     llm: Any = None,
     options: Mapping[str, Any] | None = None,
@@ -60,6 +62,7 @@ def bind_store(
         "infer": infer,
         "recall_limit": recall_limit,
         "threshold": threshold,
+        "raw_policy": raw_policy,
     }
     open_options = {"embedder": embedder, "llm": llm, "options": options}
     if isinstance(store, MemoryBinding):

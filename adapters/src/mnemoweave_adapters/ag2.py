@@ -154,7 +154,7 @@ class MnemoweaveCapability(AgentCapability):
             turn.append(outgoing)
         turn = [m for m in turn if m["role"] in self._roles]
         if turn:
-            self._binding.remember(turn, background=self._background)
+            self._binding.remember_turn(turn, background=self._background)
         return message
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Install with ``pip install "mnemoweave-adapters[autogen]"``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -41,10 +42,16 @@ from mnemoweave.errors import ConfigurationError, ValidationError
 from ._binding import MemoryBinding
 from ._messages import last_user_text, to_message
 from ._options import StoreLike, bind_store, check_roles, check_token_budget
+from ._policy import DEFAULT_RAW_POLICY, RawPolicy
 from ._render import CLOSE_TAG, OPEN_TAG, render_memories, unquote_block
 from ._sync import run_async
 
 __all__ = ["MnemoweaveMemory", "MnemoweaveMemoryConfig"]
+
+#: Where a memory's AutoGen MIME type is kept (only for types other than text/plain).
+MIME_KEY = "autogen_mime_type"
+_RESERVED_KEYS = frozenset({MIME_KEY})
+_MIME_TYPES = {m.value: m for m in MemoryMimeType}
 
 #: LLM config keys never written into a dumped component (load them from the environment).
 _SECRET_KEYS = frozenset({"api_key", "azure_ad_token", "password", "token"})
@@ -75,6 +82,8 @@ class MnemoweaveMemoryConfig(BaseModel):
     token_budget: int | None = Field(default=1000, ge=1)
     background: bool = False
     user_sources: list[str] = Field(default_factory=lambda: ["user"])
+    #: ``RawPolicy`` fields (``roles`` as a list); ``None``: the kit's default policy.
+    raw_policy: dict[str, Any] | None = None
 
 
 class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
@@ -86,7 +95,8 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
 
     ``token_budget`` caps the injected block; ``background=True`` makes
     :meth:`remember_messages` return before the memory is written (``flush()`` waits);
-    ``user_sources`` names the AgentChat message sources that count as the user.
+    ``user_sources`` names the AgentChat message sources that count as the user;
+    ``raw_policy`` picks what :meth:`remember_messages` stores verbatim without an LLM.
     """
 
     component_type = "memory"
@@ -109,6 +119,7 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
         token_budget: int | None = 1000,
         background: bool = False,
         user_sources: Iterable[str] = ("user",),
+        raw_policy: RawPolicy | None = None,
         embedder: Any = None,
         llm: Any = None,
         options: Mapping[str, Any] | None = None,
@@ -126,6 +137,7 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
             infer=infer,
             recall_limit=recall_limit,
             threshold=threshold,
+            raw_policy=raw_policy,
             embedder=embedder,
             llm=llm,
             options=options,
@@ -187,6 +199,8 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
         if unknown:
             raise ValidationError(f"query() accepts limit= and filters=, not {unknown}")
         text = query.content if isinstance(query, MemoryContent) else query
+        if isinstance(text, Mapping | list):
+            text = json.dumps(text, ensure_ascii=False, sort_keys=True, default=str)
         if not isinstance(text, str):
             raise ValidationError(f"query must be text, got {type(text).__name__}")
         items = await self._binding.arecall(
@@ -199,22 +213,31 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
     ) -> None:
         """Remember one item: text (any text MIME type), a ``{role, content}`` dict, or JSON.
 
-        ``content.metadata`` is stored as the memory's metadata. Images and bytes are
-        rejected: mnemoweave remembers text.
+        ``content.metadata`` is stored as the memory's metadata and comes back flat in
+        ``query`` results. JSON content (a dict or list) is stored as its JSON text, so it is
+        searchable, and comes back parsed with its MIME type; so do other text MIME types
+        (markdown...). Images and bytes are refused: mnemoweave remembers text. This is an
+        explicit save, so the raw-storage policy does not filter it.
         """
         self._check_open()
         payload: str | dict[str, Any]
         if isinstance(content, MemoryContent):
-            payload, metadata = _payload(content.content), content.metadata
+            payload, mime = _payload(content)
+            metadata = dict(content.metadata or {})
+            reserved = sorted(_RESERVED_KEYS.intersection(metadata))
+            if reserved:
+                raise ValidationError(f"metadata keys {reserved} are reserved by MnemoweaveMemory")
+            if mime is not None:
+                metadata[MIME_KEY] = mime
         elif isinstance(content, str):
-            payload, metadata = content, None
+            payload, metadata = content, {}
         else:
             raise ValidationError(
                 f"add() takes a MemoryContent or str, got {type(content).__name__}"
             )
         if not (payload.strip() if isinstance(payload, str) else payload.get("content")):
             raise ValidationError("add() got empty content: nothing to remember")
-        await self._write(payload, metadata)
+        await self._write(payload, metadata or None)
 
     async def clear(self) -> None:
         """Erase every memory of this scope (other users' memories are untouched)."""
@@ -243,8 +266,10 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
         AgentChat chat messages count as the user when their ``source`` is one of
         ``user_sources`` and as the assistant otherwise; agent events (tool calls, memory
         queries, thoughts) are skipped, and so are injected memory blocks. ``LLMMessage``
-        objects, ``{role, content}`` dicts and strings work too. Returns mnemoweave's
-        ``AddResult`` (a handle when ``background=True``; ``None`` when nothing had text).
+        objects, ``{role, content}`` dicts and strings work too. Without fact extraction the
+        kit's raw-storage policy picks what is stored verbatim (see ``RawPolicy``); the rest
+        only reaches the message window. Returns the ``AddResult`` of the add (a handle when
+        ``background=True``; ``None`` when nothing was stored).
         """
         self._check_open()
         keep = check_roles(roles, what="roles", allow_empty=False)
@@ -258,7 +283,7 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
         turn = [m for m in found if m is not None and m["role"] in keep]
         if not turn:
             return None
-        return await self._write(turn, metadata)
+        return await self._write(turn, metadata, turn=True)
 
     def flush(self) -> None:
         """Wait for background writes to reach the store."""
@@ -284,6 +309,7 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
             token_budget=self._token_budget,
             background=self._background,
             user_sources=sorted(self._user_sources),
+            raw_policy=_policy_fields(self._binding.raw_policy),
         )
 
     @classmethod
@@ -301,6 +327,7 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
             token_budget=config.token_budget,
             background=config.background,
             user_sources=config.user_sources,
+            raw_policy=RawPolicy(**config.raw_policy) if config.raw_policy else None,
             embedder=config.embedder,
             llm=config.llm,
             options=config.options,
@@ -311,12 +338,21 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
         if self._closed:
             raise ValidationError(f"{self!r} is closed")
 
-    async def _write(self, payload: Any, metadata: Mapping[str, Any] | None) -> Any:
+    async def _write(
+        self, payload: Any, metadata: Mapping[str, Any] | None, *, turn: bool = False
+    ) -> Any:
+        binding = self._binding
+        if turn:
+            # The store's thread pool for background adds, not an event-loop task: it
+            # survives the loop ending (asyncio.run) and flush() can wait for it.
+            if self._background:
+                done = binding.remember_turn(payload, background=True, metadata=metadata)
+            else:
+                done = await binding.aremember_turn(payload, metadata=metadata)
+            return done[-1] if done else None
         if self._background:
-            # The store's thread pool, not an event-loop task: it survives the loop ending
-            # (asyncio.run) and flush() can wait for it.
-            return self._binding.remember(payload, background=True, metadata=metadata)
-        return await self._binding.aremember(payload, metadata=metadata)
+            return binding.remember(payload, background=True, metadata=metadata)
+        return await binding.aremember(payload, metadata=metadata)
 
     def _as_message(self, obj: Any) -> dict[str, str] | None:
         if isinstance(obj, BaseAgentEvent):
@@ -363,32 +399,68 @@ async def _drop_stale_blocks(model_context: ChatCompletionContext) -> None:
 
 
 def _content(item: MemoryItem) -> MemoryContent:
-    """A recalled memory as AgentChat ``MemoryContent`` (mnemoweave's id and score in metadata)."""
+    """A recalled memory as AgentChat ``MemoryContent``.
+
+    Metadata is flat, as AutoGen's own memories return it: the caller's keys plus mnemoweave's
+    ``id``, ``score``, ``created_at`` and ``categories`` (which win over caller keys of those
+    names). JSON memories come back parsed, with their MIME type.
+    """
+    stored = dict(item.metadata or {})
+    mime = stored.pop(MIME_KEY, None)
+    content: Any = item.memory
+    mime_type: MemoryMimeType | str = MemoryMimeType.TEXT
+    if isinstance(mime, str):
+        mime_type = _MIME_TYPES.get(mime, mime)
+        if mime == MemoryMimeType.JSON.value:
+            try:
+                content = json.loads(item.memory)
+            except ValueError:  # edited to non-JSON text since: give the text back
+                mime_type = MemoryMimeType.TEXT
     stamp = item.valid_from or item.created_at
     return MemoryContent(
-        content=item.memory,
-        mime_type=MemoryMimeType.TEXT,
+        content=content,
+        mime_type=mime_type,
         metadata={
+            **stored,
             "id": item.id,
-            "score": item.score,
+            "score": float(item.score) if item.score is not None else None,
             "created_at": stamp.isoformat() if stamp is not None else None,
             "categories": list(item.categories or []),
-            "metadata": dict(item.metadata or {}),
         },
     )
 
 
-def _payload(content: Any) -> str | dict[str, Any]:
-    """What mnemoweave's ``add`` gets for one ``MemoryContent.content``."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Mapping):
-        message = to_message(content) if "content" in content else None
+def _payload(content: MemoryContent) -> tuple[str | dict[str, Any], str | None]:
+    """What mnemoweave's ``add`` gets for a ``MemoryContent``, and the MIME type to keep."""
+    value, mime = content.content, content.mime_type
+    mime_name = mime.value if isinstance(mime, MemoryMimeType) else str(mime)
+    if mime_name == MemoryMimeType.JSON.value:
+        if not isinstance(value, Mapping | list):
+            raise ValidationError(
+                f"JSON content must be a dict or a list, got {type(value).__name__}"
+            )
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return text, mime_name
+    if isinstance(value, str):
+        keep = None if mime_name == MemoryMimeType.TEXT.value else mime_name
+        if keep is not None and not keep.startswith("text/"):
+            raise ValidationError(f"Unsupported content type {keep!r}: mnemoweave remembers text")
+        return value, keep
+    if isinstance(value, Mapping):
+        message = to_message(value) if "content" in value else None
         if message is not None:
-            return message
-        return json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
-    kind = "an image" if isinstance(content, Image) else type(content).__name__
-    raise ValidationError(f"MnemoweaveMemory remembers text, got {kind}")
+            return message, None
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return text, MemoryMimeType.JSON.value
+    kind = "an image" if isinstance(value, Image) else type(value).__name__
+    raise ValidationError(f"Unsupported content type ({kind}): mnemoweave remembers text")
+
+
+def _policy_fields(policy: RawPolicy) -> dict[str, Any] | None:
+    if policy == DEFAULT_RAW_POLICY:
+        return None
+    fields = dataclasses.asdict(policy)
+    return {**fields, "roles": sorted(policy.roles)}
 
 
 def _spec(kind: str, value: Any) -> str | dict[str, Any] | None:

@@ -129,7 +129,7 @@ class MnemoweaveMiddleware(AgentMiddleware[MnemoweaveState, Any, Any]):
     def after_agent(self, state: MnemoweaveState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         exchange = latest_exchange(state.get("messages", ()))
         if self.remember and exchange:
-            self.binding_for(runtime).remember(exchange, background=self.background)
+            self.binding_for(runtime).remember_turn(exchange, background=self.background)
         return None
 
     async def aafter_agent(
@@ -140,9 +140,9 @@ class MnemoweaveMiddleware(AgentMiddleware[MnemoweaveState, Any, Any]):
             binding = self.binding_for(runtime)
             if self.background:
                 # Queued on the Memory's worker threads, so it outlives this event loop.
-                binding.remember(exchange, background=True)
+                binding.remember_turn(exchange, background=True)
             else:
-                await binding.aremember(exchange)
+                await binding.aremember_turn(exchange)
         return None
 
 
