@@ -26,9 +26,7 @@ def gated(tmp_path: Path, gate: WriteGate) -> Iterator[Memory]:
     mem.close()
 
 
-def test_search_sees_the_background_add_that_just_returned(
-    gated: Memory, gate: WriteGate
-) -> None:
+def test_search_sees_the_background_add_that_just_returned(gated: Memory, gate: WriteGate) -> None:
     gated.add("I moved to Lisbon last spring", user_id="ada", background=True)
     assert gate.held.wait(60)  # the add is pending, held at the gate
     with gate.open_when_read_waits():
@@ -86,9 +84,7 @@ def test_timeout_bounds_the_wait_and_logs(
         assert "read_your_writes_timeout" in caplog.text
         gate.open()
         mem.flush()
-        assert [i.memory for i in mem.search("arrive", user_id="ada").results] == [
-            "Slow to arrive"
-        ]
+        assert [i.memory for i in mem.search("arrive", user_id="ada").results] == ["Slow to arrive"]
     finally:
         gate.open()
         mem.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import warnings
 from typing import Any
 
@@ -17,7 +16,7 @@ from langchain_core.tools import BaseTool
 
 from mnemoweave import Memory, ValidationError
 from mnemoweave.testing import ScriptedOpenAIServer
-from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block_ids
+from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block, unquote_block_ids
 from mnemoweave_adapters.contract import AdapterContractTests
 from mnemoweave_langchain import MnemoweaveChatMessageHistory, MnemoweaveRetriever, memory_tools
 
@@ -149,19 +148,16 @@ def test_ids_are_hidden_without_delete_and_budget_is_respected(
 ) -> None:
     for i in range(30):
         memory.add(f"fact number {i} about gardening and tomatoes", user_id="ann", infer=False)
-    tools = {t.name: t for t in memory_tools(binding, token_budget=80)}
+    tools = {t.name: t for t in memory_tools(binding, token_budget=120)}
     found = tools["search_memory"].invoke({"query": "gardening tomatoes", "limit": 30})
     assert "Memory ids" not in found
     assert 0 < block_of(found).count("- [") < 30
-    deleting = {t.name: t for t in memory_tools(binding, token_budget=80, allow_delete=True)}
+    deleting = {t.name: t for t in memory_tools(binding, token_budget=120, allow_delete=True)}
     found = deleting["search_memory"].invoke({"query": "gardening tomatoes", "limit": 30})
     ids = shown_ids(found)
     assert len(ids) == block_of(found).count("- [")
-    assert [memory.get(i).memory for i in ids] == [
-        json.loads(line.split("] ", 1)[1])
-        for line in block_of(found).splitlines()
-        if line.startswith("- [")
-    ]
+    assert ids  # the budget leaves room for some lines (an empty block would prove nothing)
+    assert [memory.get(i).memory for i in ids] == unquote_block(block_of(found))
 
 
 def test_tool_arguments_are_validated(binding: MemoryBinding) -> None:

@@ -61,7 +61,9 @@ class MemoryBinding:
         raw_policy: RawPolicy | None = None,
     ) -> None:
         if raw_policy is not None and not isinstance(raw_policy, RawPolicy):
-            raise ValidationError(f"raw_policy must be a RawPolicy, got {type(raw_policy).__name__}")
+            raise ValidationError(
+                f"raw_policy must be a RawPolicy, got {type(raw_policy).__name__}"
+            )
         if isinstance(memory, ASYNC_STORES):
             self._async: AsyncStore | None = memory
             self._sync: SyncStore = memory.sync

@@ -81,7 +81,11 @@ def task_result(raw: str) -> str:
     Text in any other shape is reduced with :func:`final_answer` alone.
     """
     matches = list(_RESULT.finditer(raw))
-    body = raw[matches[-1].end() :] if matches and raw.lstrip().startswith(("Task:", "Input:")) else raw
+    body = (
+        raw[matches[-1].end() :]
+        if matches and raw.lstrip().startswith(("Task:", "Input:"))
+        else raw
+    )
     return final_answer(body)
 
 

@@ -24,7 +24,9 @@ _ENCODING_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_bas
 
 _PIECE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 #: CJK ideographs, kana, CJK punctuation and full-width forms: about 1.5 cl100k tokens each.
-_WIDE = re.compile(r"[\u2e80-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_WIDE = re.compile(
+    r"[\u2e80-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
+)
 #: Hangul syllables and jamo: about 1.2 tokens each.
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 
@@ -77,6 +79,6 @@ def tiktoken_counter() -> Callable[[str], int] | None:
 
 
 def count_tokens(text: str) -> int:
-    """Tokens in ``text``: tiktoken ``cl100k_base`` when usable offline, else :func:`approx_tokens`."""
+    """Tokens in ``text``: tiktoken cl100k_base if usable offline, else :func:`approx_tokens`."""
     counter = tiktoken_counter()
     return counter(text) if counter is not None else approx_tokens(text)
