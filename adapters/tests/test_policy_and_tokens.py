@@ -70,7 +70,9 @@ def test_roles_and_configuration() -> None:
 
 
 def test_agent_output_is_reduced_to_its_final_answer() -> None:
-    react = "Thought: I should answer\nAction: lookup\nObservation: done\nFinal Answer: Ada is vegan"
+    react = (
+        "Thought: I should answer\nAction: lookup\nObservation: done\nFinal Answer: Ada is vegan"
+    )
     assert final_answer(react) == "Ada is vegan"
     assert final_answer("Thought: hmm\nAda likes tea\nAction: none") == "Ada likes tea"
     crew = (
@@ -168,7 +170,12 @@ def test_cjk_budget_holds_against_tiktoken(bundled_tiktoken: object, text: str) 
 
 def test_estimate_counts_cjk_characters_one_by_one(bundled_tiktoken: object) -> None:
     counter = bundled_tiktoken
-    for text in [CHINESE, JAPANESE, "제가 가장 좋아하는 색은 청록색입니다", "Ada likes teal and cats."]:
+    for text in [
+        CHINESE,
+        JAPANESE,
+        "제가 가장 좋아하는 색은 청록색입니다",
+        "Ada likes teal and cats.",
+    ]:
         real = counter(text)  # type: ignore[operator]
         assert real <= approx_tokens(text) <= 2 * real
 

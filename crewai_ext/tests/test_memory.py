@@ -14,7 +14,7 @@ from crewai.memory.types import MemoryMatch
 
 from mnemoweave import Memory, ValidationError
 from mnemoweave.testing import ScriptedOpenAIServer
-from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, render_memories, unquote_block
+from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, RawPolicy, render_memories, unquote_block
 from mnemoweave_crewai import (
     IMPORTANCE_KEY,
     SCOPE_KEY,
@@ -121,9 +121,18 @@ def test_remember_many_saves_in_the_background_and_recall_waits(
     assert store.count(user_id="alice") == 2
 
 
-def test_extract_memories_keeps_raw_text_without_an_llm(crew_memory: MnemoweaveCrewMemory) -> None:
-    raw = "Task: plan\nAgent: Planner\nResult: The user prefers trains"
-    assert crew_memory.extract_memories(raw) == [raw]
+def test_extract_memories_applies_the_raw_policy_without_an_llm(
+    crew_memory: MnemoweaveCrewMemory, store: Memory
+) -> None:
+    raw = (
+        "Task: plan\nAgent: Planner\nExpected result: a plan\nResult: Thought: I now know the "
+        "final answer\nFinal Answer: The user prefers trains"
+    )
+    assert crew_memory.extract_memories(raw) == ["The user prefers trains"]
+    assert crew_memory.extract_memories("Task: greet\nAgent: A\nResult: Hello!") == []
+    assert crew_memory.extract_memories("Input: hi\nAgent: A\nResult: Is it?") == []
+    everything = MnemoweaveCrewMemory(store, user_id="alice", raw_policy=RawPolicy.keep_all())
+    assert everything.extract_memories(raw) == [raw]
     assert crew_memory.extract_memories("   ") == []
     with pytest.raises(ValidationError):
         crew_memory.extract_memories(42)  # type: ignore[arg-type]

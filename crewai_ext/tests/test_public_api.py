@@ -9,6 +9,7 @@ from mnemoweave_adapters import discover
 
 EXPECTED = [
     "ANCESTORS_KEY",
+    "EmbeddingDimensionMismatchError",
     "ID_KEY",
     "IMPORTANCE_KEY",
     "MnemoweaveCrewMemory",
@@ -42,6 +43,9 @@ def test_reserved_keys_are_the_documented_ones() -> None:
         "crewai_source",
         "crewai_private",
         "crewai_id",
+        "crewai_embedding",
+        "crewai_embedding_dim",
+        "crewai_last_accessed",
     }
     assert documented == mnemoweave_crewai.RESERVED_KEYS
 

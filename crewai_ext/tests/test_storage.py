@@ -68,6 +68,7 @@ def test_mapping_rule_for_paths_importance_and_privacy(
         SOURCE_KEY: "alice-phone",
         PRIVATE_KEY: True,
         ID_KEY: record.id,
+        "crewai_last_accessed": record.last_accessed.isoformat(),
     }
     back = storage.get_record(record.id)
     assert back is not None

@@ -6,6 +6,8 @@
 * :class:`MnemoweaveStorage`: CrewAI's ``StorageBackend`` protocol on a mnemoweave store, for
   CrewAI's own ``Memory`` (give it ``embedder=storage.embedder``).
 * :func:`mnemoweave_tools`: search / save tools for any CrewAI agent.
+* :class:`EmbeddingDimensionMismatchError`: both mnemoweave's ``DimensionMismatchError``
+  and CrewAI's ``EmbeddingDimensionMismatchError``.
 
 How CrewAI scope paths map onto mnemoweave scopes and metadata is documented in
 ``mnemoweave_crewai._scopes`` and ``docs/crewai.md``. Recalled memories reach prompts as the
@@ -15,6 +17,7 @@ adapter kit's quoted block (:class:`MnemoweaveMatch`).
 from __future__ import annotations
 
 from ._embedding import MnemoweaveEmbedder
+from ._errors import EmbeddingDimensionMismatchError
 from ._matches import MnemoweaveMatch
 from ._memory import MnemoweaveCrewMemory, mnemoweave_memory
 from ._scopes import (
@@ -32,6 +35,7 @@ from ._version import __version__
 
 __all__ = [
     "ANCESTORS_KEY",
+    "EmbeddingDimensionMismatchError",
     "ID_KEY",
     "IMPORTANCE_KEY",
     "MnemoweaveCrewMemory",

@@ -23,7 +23,14 @@ from crewai.memory.utils import join_scope_paths
 from pydantic import Field
 
 from mnemoweave import AddResult, ValidationError
-from mnemoweave_adapters import MemoryBinding, StoreLike, check_token_budget, run_async
+from mnemoweave_adapters import (
+    MemoryBinding,
+    RawPolicy,
+    StoreLike,
+    check_token_budget,
+    run_async,
+    task_result,
+)
 
 from . import _scopes as sc
 from ._matches import frame
@@ -62,6 +69,7 @@ class MnemoweaveCrewMemory(CrewMemory):
         agent_id: str | None = None,
         run_id: str | None = None,
         infer: bool | None = None,
+        raw_policy: RawPolicy | None = None,
         storage: MnemoweaveStorage | None = None,
         **fields: Any,
     ) -> None:
@@ -71,7 +79,8 @@ class MnemoweaveCrewMemory(CrewMemory):
             )
         check_token_budget(fields.get("token_budget"))
         if storage is not None:
-            if store is not None or user_id or agent_id or run_id or infer is not None:
+            given = (user_id, agent_id, run_id, infer, raw_policy)
+            if store is not None or any(v is not None for v in given):
                 raise ValidationError("pass either storage=... or a store with scope ids")
             if not isinstance(storage, MnemoweaveStorage):
                 raise ValidationError(
@@ -80,7 +89,12 @@ class MnemoweaveCrewMemory(CrewMemory):
             super().__init__(storage=storage, embedder=storage.embedder, **fields)
             return
         opened = MnemoweaveStorage(
-            store, user_id=user_id, agent_id=agent_id, run_id=run_id, infer=infer
+            store,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            infer=infer,
+            raw_policy=raw_policy,
         )
         try:
             super().__init__(storage=opened, embedder=opened.embedder, **fields)
@@ -137,6 +151,8 @@ class MnemoweaveCrewMemory(CrewMemory):
         with self._query_events(query, limit) as out:
             items = self.binding.recall(query, limit=limit, filters=filters)
             out.extend(frame(items, token_budget=self.token_budget))
+        if out and not self.read_only:  # CrewAI's rule: a read-only memory changes nothing
+            self.mnemoweave_storage.touch_records([m.record.id for m in out])
         return list(out)
 
     @contextmanager
@@ -165,15 +181,24 @@ class MnemoweaveCrewMemory(CrewMemory):
 
     # -- remember --------------------------------------------------------------------------
     def extract_memories(self, content: str) -> list[str]:
-        """The raw content as one item: mnemoweave extracts facts when it remembers it.
+        """What CrewAI should remember of ``content`` (a task's or a run's ``raw`` text).
 
-        With an LLM on the mnemoweave store, ``remember``/``remember_many`` run mnemoweave's
-        pipeline (one call that extracts and reconciles); without one the text is kept as is.
-        Either way CrewAI's own extraction call, and its OpenAI default, are skipped.
+        With an LLM on the mnemoweave store the raw content is one item: ``remember_many``
+        runs mnemoweave's pipeline on it (one call that extracts and reconciles). Without one,
+        the kit's raw-storage policy applies: a task result becomes its final answer only
+        (no ``Task:``/``Thought:``/``Action:`` scaffolding), and nothing is kept when that
+        answer is small talk, too short or a bare question. CrewAI's own extraction call, and
+        its OpenAI default, are skipped either way.
         """
         if not isinstance(content, str):
             raise ValidationError(f"content must be a string, got {type(content).__name__}")
-        return [content] if content.strip() else []
+        if not content.strip():
+            return []
+        if self.binding.extracts:
+            return [content]
+        policy = self.binding.raw_policy
+        text = task_result(content) if policy.reduce_agent_output else content
+        return [text] if policy.why_text_skipped(text) is None else []
 
     def _add(
         self,

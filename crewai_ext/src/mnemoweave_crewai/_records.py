@@ -9,6 +9,8 @@ from crewai.memory.types import MemoryRecord
 from mnemoweave import MemoryItem
 
 from ._scopes import (
+    ACCESSED_KEY,
+    EMBEDDING_KEY,
     ID_KEY,
     IMPORTANCE_KEY,
     PRIVATE_KEY,
@@ -44,6 +46,7 @@ def to_record(item: MemoryItem) -> MemoryRecord:
         importance = DEFAULT_IMPORTANCE
     scope = reserved.get(SCOPE_KEY)
     source = reserved.get(SOURCE_KEY)
+    vector = reserved.get(EMBEDDING_KEY)
     return MemoryRecord(
         id=visible_id(item),
         content=item.memory,
@@ -51,8 +54,19 @@ def to_record(item: MemoryItem) -> MemoryRecord:
         categories=list(item.categories),
         metadata=own,
         importance=min(max(float(importance), 0.0), 1.0),
-        created_at=naive_utc(item.created_at),
-        last_accessed=naive_utc(item.updated_at or item.created_at),
+        created_at=naive_utc(item.valid_from or item.created_at),
+        last_accessed=_accessed(reserved.get(ACCESSED_KEY), item),
+        embedding=[float(x) for x in vector] if isinstance(vector, list) else None,
         source=source if isinstance(source, str) else None,
         private=reserved.get(PRIVATE_KEY) is True,
     )
+
+
+def _accessed(stamp: object, item: MemoryItem) -> datetime:
+    """``crewai_last_accessed`` if set and valid, else when mnemoweave last changed the memory."""
+    if isinstance(stamp, str):
+        try:
+            return naive_utc(datetime.fromisoformat(stamp))
+        except ValueError:
+            pass
+    return naive_utc(item.updated_at or item.created_at)

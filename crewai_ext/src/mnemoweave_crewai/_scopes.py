@@ -11,7 +11,10 @@ write stays inside it (the tenant boundary). Within that scope:
   ``<root>/agent/<role>`` convention) becomes the memory's mnemoweave ``agent_id``, so mnemoweave's
   API can ask what one agent learned;
 * importance, source and privacy go to ``crewai_importance`` / ``crewai_source`` /
-  ``crewai_private``; a record id chosen by CrewAI goes to ``crewai_id``;
+  ``crewai_private``; a record id chosen by CrewAI goes to ``crewai_id``; the record's
+  ``last_accessed`` to ``crewai_last_accessed``; a vector the caller made with another
+  embedder is kept in ``crewai_embedding`` (size in ``crewai_embedding_dim``);
+* a record's own ``created_at`` is the memory's observation time (``valid_from``);
 * memories written outside CrewAI (no ``crewai_scope``) sit at the root ``/``.
 """
 
@@ -32,8 +35,21 @@ IMPORTANCE_KEY = "crewai_importance"
 SOURCE_KEY = "crewai_source"
 PRIVATE_KEY = "crewai_private"
 ID_KEY = "crewai_id"
+EMBEDDING_KEY = "crewai_embedding"
+EMBEDDING_DIM_KEY = "crewai_embedding_dim"
+ACCESSED_KEY = "crewai_last_accessed"
 RESERVED_KEYS = frozenset(
-    {SCOPE_KEY, ANCESTORS_KEY, IMPORTANCE_KEY, SOURCE_KEY, PRIVATE_KEY, ID_KEY}
+    {
+        SCOPE_KEY,
+        ANCESTORS_KEY,
+        IMPORTANCE_KEY,
+        SOURCE_KEY,
+        PRIVATE_KEY,
+        ID_KEY,
+        EMBEDDING_KEY,
+        EMBEDDING_DIM_KEY,
+        ACCESSED_KEY,
+    }
 )
 ROOT = "/"
 
@@ -84,6 +100,8 @@ def metadata_for(
     source: str | None,
     private: bool,
     crewai_id: str | None = None,
+    last_accessed: datetime | None = None,
+    embedding: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """The mnemoweave metadata of a CrewAI memory: the caller's keys plus the reserved ones."""
     extra = dict(metadata or {})
@@ -105,6 +123,11 @@ def metadata_for(
         extra[PRIVATE_KEY] = True
     if crewai_id:
         extra[ID_KEY] = crewai_id
+    if last_accessed is not None:
+        extra[ACCESSED_KEY] = last_accessed.isoformat()
+    if embedding is not None:
+        extra[EMBEDDING_KEY] = [float(x) for x in embedding]
+        extra[EMBEDDING_DIM_KEY] = len(extra[EMBEDDING_KEY])
     return extra
 
 
@@ -149,8 +172,16 @@ def with_metadata(metadata_filter: Mapping[str, Any] | None) -> dict[str, Any] |
 
 
 def older_than(when: datetime | None) -> dict[str, Any] | None:
-    """Memories mnemoweave stored before ``when`` (naive datetimes are UTC, as in CrewAI)."""
-    return None if when is None else {"created_at": {"lt": when}}
+    """Records created before ``when`` (their ``created_at``: mnemoweave's ``valid_from``).
+
+    Naive datetimes are UTC, as in CrewAI.
+    """
+    return None if when is None else {"valid_from": {"lt": when}}
+
+
+def with_kept_vectors(dim: int | None = None) -> dict[str, Any]:
+    """Records carrying a caller's vector (of ``dim`` values, when given)."""
+    return {EMBEDDING_DIM_KEY: dim if dim is not None else {"gt": 0}}
 
 
 def with_ids(ids: Sequence[str]) -> dict[str, Any]:

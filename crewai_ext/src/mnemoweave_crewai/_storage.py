@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from crewai.memory.types import MemoryRecord, ScopeInfo
 
-from mnemoweave import DimensionMismatchError, Memory, MemoryItem, NotFoundError, ValidationError
+from mnemoweave import Memory, MemoryItem, NotFoundError, ValidationError
 from mnemoweave.embed import embed_texts
 from mnemoweave.remote import MemoryClient
-from mnemoweave_adapters import MemoryBinding, StoreLike, bind_store, run_async
+from mnemoweave_adapters import MemoryBinding, RawPolicy, StoreLike, bind_store, run_async
 
+from . import _kept as kept
 from . import _scopes as sc
 from ._embedding import MnemoweaveEmbedder
+from ._errors import EmbeddingDimensionMismatchError
 from ._records import to_record, visible_id
 
 _PAGE = 1000
+_IDS_PER_QUERY = 500
+_UNKNOWN = -1  # the kept-vector size has not been looked up yet
 
 
 class MnemoweaveStorage:
@@ -29,7 +33,8 @@ class MnemoweaveStorage:
     ``llm`` / ``options`` and closes on :meth:`close`. Records are stored raw (CrewAI has
     already analysed them); how CrewAI paths, importance and privacy map onto mnemoweave is the
     rule in ``mnemoweave_crewai._scopes``. Give CrewAI :attr:`embedder` as its embedder so
-    searches run mnemoweave's hybrid (dense + keyword) search on the query text.
+    searches run mnemoweave's hybrid (dense + keyword) search on the query text; vectors made
+    by another embedder are kept and searched exactly (``mnemoweave_crewai._kept``).
     """
 
     def __init__(
@@ -41,6 +46,7 @@ class MnemoweaveStorage:
         run_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         infer: bool | None = None,
+        raw_policy: RawPolicy | None = None,
         embedder: Any = None,
         llm: Any = None,
         options: Mapping[str, Any] | None = None,
@@ -52,12 +58,14 @@ class MnemoweaveStorage:
             run_id=run_id,
             metadata=metadata,
             infer=infer,
+            raw_policy=raw_policy,
             embedder=embedder,
             llm=llm,
             options=options,
         )
         self._binding = bound.binding
         self._owns = bound.owned
+        self._kept_dim = _UNKNOWN
         try:
             clash = sorted(sc.RESERVED_KEYS.intersection(self._binding.metadata))
             if clash:
@@ -124,15 +132,42 @@ class MnemoweaveStorage:
         if not ids:
             return {}
         found: dict[str, MemoryItem] = {}
-        for item in self._items(sc.with_ids(ids)):
-            found.setdefault(visible_id(item), item)
-            found.setdefault(item.id, item)
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            for item in self._items(sc.with_ids(wanted[start : start + _IDS_PER_QUERY])):
+                found.setdefault(visible_id(item), item)
+                found.setdefault(item.id, item)
         return {i: found[i] for i in ids if i in found}
+
+    # -- vectors made by another embedder ----------------------------------------------------
+    def _foreign(self, vector: Sequence[float] | None) -> Sequence[float] | None:
+        """``vector`` if another embedder made it (mnemoweave re-embeds its own anyway)."""
+        if vector is None or len(vector) == 0:
+            return None
+        if len(vector) == self._embedder.dim and self._embedder.text_for(vector) is not None:
+            return None
+        return vector
+
+    def _stored_dim(self) -> int | None:
+        """The size of the vectors kept for this scope (``None``: none kept)."""
+        if self._kept_dim == _UNKNOWN:
+            found = self._memory.get_all(**self._scope, filters=sc.with_kept_vectors(), limit=1)
+            dims = [i.metadata.get(sc.EMBEDDING_DIM_KEY) for i in found.results]
+            self._kept_dim = dims[0] if dims and isinstance(dims[0], int) else None
+        return None if self._kept_dim == _UNKNOWN else self._kept_dim
+
+    def _check_kept(self, records: Sequence[MemoryRecord]) -> list[Sequence[float] | None]:
+        vectors = [self._foreign(r.embedding) for r in records]
+        size = kept.check_sizes(self._stored_dim(), [v for v in vectors if v is not None])
+        if size is not None:
+            self._kept_dim = size
+        return vectors
 
     # -- StorageBackend: writes ------------------------------------------------------------
     def save(self, records: list[MemoryRecord]) -> None:
         """Store records; a record whose id is already stored replaces it (an upsert)."""
         records = _checked(records)
+        self._check_kept(records)
         existing = self._lookup([r.id for r in records])
         fresh = [r for r in records if r.id not in existing]
         for record in records:
@@ -155,6 +190,8 @@ class MnemoweaveStorage:
                 source=record.source,
                 private=record.private,
                 crewai_id=crewai_id,
+                last_accessed=record.last_accessed,
+                embedding=self._foreign(record.embedding),
             )
             batch.append(
                 {
@@ -170,6 +207,7 @@ class MnemoweaveStorage:
     def update(self, record: MemoryRecord) -> None:
         """Replace the stored record with ``record.id`` (text changes keep mnemoweave history)."""
         (record,) = _checked([record])
+        self._check_kept([record])
         item = self._lookup([record.id]).get(record.id)
         if item is None:
             raise NotFoundError(
@@ -196,6 +234,8 @@ class MnemoweaveStorage:
             source=record.source,
             private=record.private,
             crewai_id=crewai_id if crewai_id != item.id else None,
+            last_accessed=record.last_accessed,
+            embedding=self._foreign(record.embedding),
         )
         text = record.content if record.content != item.memory else None
         self._memory.update(item.id, text, metadata=meta)
@@ -225,6 +265,7 @@ class MnemoweaveStorage:
         return self._erase([item.id for item in self._items(filters)])
 
     def _erase(self, ids: list[str]) -> int:
+        self._kept_dim = _UNKNOWN  # the last kept vectors may be gone
         for start in range(0, len(ids), _PAGE):
             self._memory.batch_delete(ids[start : start + _PAGE])
         return len(ids)
@@ -233,6 +274,7 @@ class MnemoweaveStorage:
         """Erase everything under ``scope_prefix``; no prefix erases the whole mnemoweave scope."""
         prefix = sc.under(scope_prefix)
         if prefix is None:
+            self._kept_dim = _UNKNOWN
             self._binding.forget_all()
             return
         self._erase([item.id for item in self._items(prefix, include_expired=True)])
@@ -249,8 +291,10 @@ class MnemoweaveStorage:
     ) -> list[tuple[MemoryRecord, float]]:
         """The best records for a query vector made by :attr:`embedder`, best first.
 
-        Known vectors run mnemoweave's hybrid search on their text; any other vector of the
-        right size is scored by exact cosine against freshly embedded candidates (slower).
+        Vectors :attr:`embedder` made run mnemoweave's hybrid search on their text. A vector
+        of the size of the vectors kept from another embedder is scored by exact cosine
+        against them; any other vector of mnemoweave's size by exact cosine against freshly
+        embedded candidates (slower); a vector of any other size is a mismatch error.
         """
         if isinstance(limit, bool) or not isinstance(limit, int):
             raise ValidationError(f"limit must be an int, got {limit!r}")
@@ -269,6 +313,17 @@ class MnemoweaveStorage:
                 threshold=min_score if min_score > 0 else None,
             ).results
             return [(to_record(item), float(item.score or 0.0)) for item in found]
+        stored = self._stored_dim()
+        if stored is not None and len(query_embedding) == stored:
+            found_kept = kept.scored(
+                self._items(sc.all_of(filters, sc.with_kept_vectors(stored))),
+                query_embedding,
+                limit,
+                min_score,
+            )
+            return [(to_record(item), score) for item, score in found_kept]
+        if stored is not None and len(query_embedding) != self._embedder.dim:
+            raise EmbeddingDimensionMismatchError(stored, len(query_embedding), kept.HINT)
         return self._cosine(query_embedding, filters, limit, min_score)
 
     def _cosine(
@@ -276,11 +331,10 @@ class MnemoweaveStorage:
     ) -> list[tuple[MemoryRecord, float]]:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != self._embedder.dim:
-            raise DimensionMismatchError(
-                f"query vector has {query.shape[0]} dimensions, mnemoweave's embedder makes "
-                f"{self._embedder.dim}: give CrewAI storage.embedder as its embedder",
-                expected=self._embedder.dim,
-                got=int(query.shape[0]),
+            raise EmbeddingDimensionMismatchError(
+                self._embedder.dim,
+                int(query.shape[0]),
+                "give CrewAI storage.embedder as its embedder",
             )
         norm = float(np.linalg.norm(query))
         items = list(self._items(filters))
@@ -302,13 +356,26 @@ class MnemoweaveStorage:
     def list_records(
         self, scope_prefix: str | None = None, limit: int = 200, offset: int = 0
     ) -> list[MemoryRecord]:
-        """Records under ``scope_prefix``, newest first."""
-        if limit < 1:
+        """Records under ``scope_prefix``, newest ``created_at`` first (ties: newest stored)."""
+        if limit < 1 or offset < 0:
             return []
-        page = self._memory.get_all(
-            **self._scope, filters=sc.under(scope_prefix), limit=limit, offset=offset
+        records = [to_record(item) for item in self._items(sc.under(scope_prefix))]
+        records.sort(key=lambda r: r.created_at, reverse=True)  # stable: newest stored first
+        return records[offset : offset + limit]
+
+    def touch_records(self, record_ids: list[str]) -> None:
+        """Set ``last_accessed`` of these records to now (CrewAI calls it after a recall)."""
+        found = self._lookup(list(record_ids))
+        items = {item.id: item for item in found.values()}
+        if not items:
+            return
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat()
+        self._memory.batch_update(
+            [
+                {"memory_id": mid, "metadata": {**item.metadata, sc.ACCESSED_KEY: now}}
+                for mid, item in items.items()
+            ]
         )
-        return [to_record(item) for item in page.results]
 
     def get_scope_info(self, scope: str) -> ScopeInfo:
         """Record count, categories, date range and child scopes of ``scope``."""
