@@ -77,7 +77,8 @@ def test_agent_output_is_reduced_to_its_final_answer() -> None:
     assert final_answer("Thought: hmm\nAda likes tea\nAction: none") == "Ada likes tea"
     crew = (
         "Task: Plan dinner\nAgent: Chef\nExpected result: a menu\n"
-        "Result: Thought: I now know the final answer\nFinal Answer: Ada is vegan and likes Thai food"
+        "Result: Thought: I now know the final answer\n"
+        "Final Answer: Ada is vegan and likes Thai food"
     )
     assert task_result(crew) == "Ada is vegan and likes Thai food"
     assert task_result("Input: hi\nAgent: Bot\nResult: Ada moved to Rome") == "Ada moved to Rome"
