@@ -14,7 +14,14 @@ from __future__ import annotations
 from ._binding import ASYNC_STORES, SYNC_STORES, MemoryBinding, async_twin, result_ids
 from ._discovery import GROUP, AdapterInfo, discover
 from ._messages import last_user_text, normalize_role, text_of, to_message, to_messages
-from ._options import BoundStore, StoreLike, bind_store, check_roles, check_token_budget
+from ._options import (
+    BoundStore,
+    StoreLike,
+    bind_store,
+    check_roles,
+    check_token_budget,
+    setting_spec,
+)
 from ._policy import DEFAULT_RAW_POLICY, SMALL_TALK, RawPolicy, final_answer, task_result
 from ._render import (
     CLOSE_TAG,
@@ -59,6 +66,7 @@ __all__ = [
     "result_ids",
     "run_async",
     "run_sync",
+    "setting_spec",
     "task_result",
     "text_of",
     "tiktoken_counter",

@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 import mnemoweave
-from mnemoweave.errors import ValidationError
+from mnemoweave.errors import ConfigurationError, ValidationError
 from mnemoweave.llm.memory_block import check_token_budget as check_token_budget
 
 from ._binding import ASYNC_STORES, SYNC_STORES, AsyncStore, MemoryBinding, SyncStore
@@ -111,3 +113,33 @@ def check_roles(roles: Iterable[str], *, what: str, allow_empty: bool) -> frozen
         kind = "a subset" if allow_empty else "a non-empty subset"
         raise ValidationError(f"{what} must be {kind} of {sorted(ROLES)}, got {roles!r}")
     return chosen
+
+
+#: Config keys never serialised by an adapter (they are read from the environment again).
+_SECRET_KEYS = frozenset({"api_key", "azure_ad_token", "password", "token"})
+
+
+def setting_spec(kind: str, value: Any) -> str | dict[str, Any] | None:
+    """A store's embedder/llm setting as JSON-able config, without secrets.
+
+    Used where an adapter serialises itself (AutoGen components, LlamaIndex ``to_dict``);
+    an object that has no config form is a ``ConfigurationError``.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, Mapping):
+        return _without_secrets(value)
+    raise ConfigurationError(
+        f"cannot serialise an adapter whose store was given a {kind} object "
+        f"({type(value).__name__}); configure the {kind} with a name or a config dict"
+    )
+
+
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_secrets(v) for k, v in value.items() if k not in _SECRET_KEYS}
+    if isinstance(value, list | tuple):
+        return [_without_secrets(v) for v in value]
+    return value

@@ -37,11 +37,11 @@ from autogen_core.models import (
 from pydantic import BaseModel, ConfigDict, Field
 
 from mnemoweave import MemoryItem
-from mnemoweave.errors import ConfigurationError, ValidationError
+from mnemoweave.errors import ValidationError
 
 from ._binding import MemoryBinding
 from ._messages import last_user_text, to_message
-from ._options import StoreLike, bind_store, check_roles, check_token_budget
+from ._options import StoreLike, bind_store, check_roles, check_token_budget, setting_spec
 from ._policy import DEFAULT_RAW_POLICY, RawPolicy
 from ._render import CLOSE_TAG, OPEN_TAG, render_memories, unquote_block
 from ._sync import run_async
@@ -52,9 +52,6 @@ __all__ = ["MnemoweaveMemory", "MnemoweaveMemoryConfig"]
 MIME_KEY = "autogen_mime_type"
 _RESERVED_KEYS = frozenset({MIME_KEY})
 _MIME_TYPES = {m.value: m for m in MemoryMimeType}
-
-#: LLM config keys never written into a dumped component (load them from the environment).
-_SECRET_KEYS = frozenset({"api_key", "azure_ad_token", "password", "token"})
 
 
 class MnemoweaveMemoryConfig(BaseModel):
@@ -296,8 +293,8 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
         return MnemoweaveMemoryConfig(
             name=self._name,
             path=store.path,
-            embedder=_spec("embedder", store.embedder),
-            llm=_spec("llm", store.llm),
+            embedder=setting_spec("embedder", store.embedder),
+            llm=setting_spec("llm", store.llm),
             options=options,
             user_id=self._binding.user_id,
             agent_id=self._binding.agent_id,
@@ -461,26 +458,3 @@ def _policy_fields(policy: RawPolicy) -> dict[str, Any] | None:
         return None
     fields = dataclasses.asdict(policy)
     return {**fields, "roles": sorted(policy.roles)}
-
-
-def _spec(kind: str, value: Any) -> str | dict[str, Any] | None:
-    """A store's embedder/llm setting as JSON-able config, without secrets."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json", exclude_none=True)
-    if isinstance(value, Mapping):
-        cleaned: dict[str, Any] = _without_secrets(value)
-        return cleaned
-    raise ConfigurationError(
-        f"cannot dump a MnemoweaveMemory whose store was given a {kind} object "
-        f"({type(value).__name__}); configure the {kind} with a name or a config dict"
-    )
-
-
-def _without_secrets(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _without_secrets(v) for k, v in value.items() if k not in _SECRET_KEYS}
-    if isinstance(value, list | tuple):
-        return [_without_secrets(v) for v in value]
-    return value

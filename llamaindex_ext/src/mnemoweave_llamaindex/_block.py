@@ -27,8 +27,9 @@ class MnemoweaveMemoryBlock(BaseMemoryBlock[str], RecallOptions):
 
     ``MnemoweaveMemoryBlock(memory=Memory(...), user_id="u")``; add it with
     ``Memory.from_defaults(memory_blocks=[block])``. Messages flushed out of the FIFO are
-    remembered: user and assistant ones when mnemoweave extracts facts, else user ones only
-    (see ``remember_replies``); never tool traffic. The ``Memory`` session id is kept as
+    remembered: user and assistant ones when mnemoweave extracts facts, else what the kit's
+    raw-storage policy keeps (user statements; see ``remember_replies`` and ``raw_policy``);
+    never tool traffic. The ``Memory`` session id is kept as
     ``metadata["session_id"]``.
     """
 
@@ -78,7 +79,7 @@ class MnemoweaveMemoryBlock(BaseMemoryBlock[str], RecallOptions):
     async def _aput(self, messages: list[ChatMessage]) -> None:
         """Remember the user and assistant messages flushed out of the short-term FIFO."""
         messages = check_messages(messages, "aput")
-        records = to_messages(messages, roles=self.remembered_roles(self._binding))
+        records = to_messages(messages, roles=("user", "assistant"))  # never tool traffic
         if not records:
             return
         session = next(
@@ -92,10 +93,11 @@ class MnemoweaveMemoryBlock(BaseMemoryBlock[str], RecallOptions):
         metadata = {"session_id": session} if isinstance(session, str) else None
         if self.background:
             # Submitting is cheap and lands on mnemoweave's worker threads, which outlive
-            # the short event loops LlamaIndex's sync wrappers create.
-            self._binding.remember(records, background=True, metadata=metadata)
+            # the short event loops LlamaIndex's sync wrappers create; the next aget still
+            # sees it (mnemoweave's read-your-writes waits for it).
+            self._binding.remember_turn(records, background=True, metadata=metadata)
         else:
-            await self._binding.aremember(records, metadata=metadata)
+            await self._binding.aremember_turn(records, metadata=metadata)
 
     async def atruncate(self, content: str, tokens_to_truncate: int) -> str | None:
         """The last recall re-rendered ``tokens_to_truncate`` smaller (None: drop it all)."""

@@ -17,6 +17,7 @@ every window write waits for the previous turn's add, so the window keeps the or
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,8 +27,8 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, field_validator
 from llama_index.core.memory import BaseMemory, InsertMethod
 
-from mnemoweave import AddHandle, Memory, MemoryItem, ValidationError
-from mnemoweave_adapters import MemoryBinding
+from mnemoweave import AddHandle, ConfigurationError, Memory, MemoryItem, ValidationError
+from mnemoweave_adapters import MemoryBinding, setting_spec
 
 from ._chat import (
     as_record,
@@ -203,6 +204,85 @@ class MnemoweaveMemory(BaseMemory, RecallOptions):
         out._owns_store = True
         return out
 
+    # -- serialisation ------------------------------------------------------------------
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        """The settings, the store to reopen and the unfinished turn (JSON-serialisable).
+
+        The history itself lives in the store's window; ``pending`` holds user messages
+        whose turn has no answer yet (they are not in the window until it has one). ``store``
+        is the store's directory and embedder, when they have a config form.
+        """
+        data = super().to_dict(**kwargs)
+        with self._lock:
+            data["pending"] = [dict(r) for r in self._pending]
+        store = _store_of(self._binding)
+        if store is not None:
+            data["store"] = store
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> MnemoweaveMemory:  # type: ignore[override]
+        """Rebuild from :meth:`to_dict`: on ``memory=`` if given, else on the recorded store."""
+        data = dict(data)
+        data.pop("class_name", None)
+        pending = data.pop("pending", None) or []
+        store = data.pop("store", None)
+        memory = kwargs.pop("memory", None)
+        data.update(kwargs)
+        owned = memory is None
+        if memory is None:
+            if not isinstance(store, dict) or not store.get("path"):
+                raise ValidationError(
+                    "this MnemoweaveMemory was saved without a reopenable store: pass memory=..."
+                )
+            memory = Memory(store["path"], embedder=store.get("embedder"))
+        try:
+            out = cls(memory=memory, **data)
+        except BaseException:
+            if owned:
+                memory.close()
+            raise
+        out._owns_store = owned
+        out._restore_pending(pending)
+        return out
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickles as :meth:`to_dict`: unpickling reopens the recorded store (and owns it)."""
+        data = self.to_dict()
+        if "store" not in data:
+            raise TypeError(
+                "this MnemoweaveMemory's store cannot be reopened from its settings (a remote "
+                "client, or an embedder object): save it with to_string() and rebind with "
+                "from_string(..., memory=store)"
+            )
+        return (_unpickle, (data,))
+
+    def to_string(self) -> str:
+        """:meth:`to_dict` as JSON (LlamaIndex's ``ChatMemoryBuffer`` spelling)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_string(cls, json_str: str, **kwargs: Any) -> MnemoweaveMemory:
+        """The memory saved by :meth:`to_string` (``memory=`` rebinds it to an open store)."""
+        try:
+            data = json.loads(json_str)
+        except ValueError as exc:
+            raise ValidationError(f"from_string got invalid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ValidationError("from_string expects a JSON object made by to_string()")
+        return cls.from_dict(data, **kwargs)
+
+    def _restore_pending(self, pending: Any) -> None:
+        if not isinstance(pending, list):
+            raise ValidationError("pending must be a list of {role, content} messages")
+        records = [as_record(from_record(r)) for r in pending if isinstance(r, Mapping)]
+        with self._lock:
+            for record in records:
+                if record is not None and record not in self._pending:
+                    self._pending.append(record)
+                    self._history.append(from_record(record))
+            self._cap()
+
     # -- the store -----------------------------------------------------------------------
     @property
     def binding(self) -> MemoryBinding:
@@ -228,13 +308,14 @@ class MnemoweaveMemory(BaseMemory, RecallOptions):
             handle.exception()  # waits; the error stays on the handle for flush()
 
     def _remember_turn(self, turn: list[dict[str, str]]) -> None:
+        """The kit's rule: the whole turn with an LLM, else what the raw policy keeps."""
         self._settle()
-        result = self._chat.remember(turn, background=self.background)
-        if isinstance(result, AddHandle):
-            self._last_add = result
-            # Keep handles until flush() reports them, but not the ones that succeeded.
-            self._unchecked = [h for h in self._unchecked if not h.done() or h.exception()]
-            self._unchecked.append(result)
+        for result in self._chat.remember_turn(turn, background=self.background):
+            if isinstance(result, AddHandle):
+                self._last_add = result
+                # Keep handles until flush() reports them, but not the ones that succeeded.
+                self._unchecked = [h for h in self._unchecked if not h.done() or h.exception()]
+                self._unchecked.append(result)
 
     def _to_window(self, records: list[dict[str, str]]) -> None:
         self._settle()
@@ -292,11 +373,7 @@ class MnemoweaveMemory(BaseMemory, RecallOptions):
                 return
             if self._pending:
                 users, self._pending = self._pending, []
-                if "assistant" in self.remembered_roles(self._binding):
-                    self._remember_turn([*users, record])
-                else:
-                    self._remember_turn(users)
-                    self._to_window([record])  # after the add lands, to keep the order
+                self._remember_turn([*users, record])
             else:
                 self._to_window([record])
         else:
@@ -423,3 +500,19 @@ class MnemoweaveMemory(BaseMemory, RecallOptions):
             kept[0] = with_block_first(kept[0], block)
             return kept
         return [ChatMessage(role=MessageRole.SYSTEM, content=block), *kept]
+
+
+def _store_of(binding: MemoryBinding) -> dict[str, Any] | None:
+    """``{"path", "embedder"}`` of a local store whose embedder has a config form."""
+    memory = binding.memory
+    if not isinstance(memory, Memory):
+        return None
+    try:
+        embedder = setting_spec("embedder", memory.config.embedder)
+    except ConfigurationError:
+        return None
+    return {"path": str(memory.path), "embedder": embedder}
+
+
+def _unpickle(data: dict[str, Any]) -> MnemoweaveMemory:
+    return MnemoweaveMemory.from_dict(data)

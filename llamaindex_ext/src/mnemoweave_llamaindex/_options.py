@@ -7,6 +7,7 @@ attribute built by :func:`bind` from the model's scope and recall fields.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,11 +18,17 @@ from llama_index.core.utils import get_tokenizer
 from pydantic.json_schema import SkipJsonSchema
 
 from mnemoweave import MemoryItem, ValidationError
-from mnemoweave_adapters import ASYNC_STORES, SYNC_STORES, MemoryBinding, render_memories
+from mnemoweave_adapters import (
+    ASYNC_STORES,
+    DEFAULT_RAW_POLICY,
+    SYNC_STORES,
+    MemoryBinding,
+    RawPolicy,
+    render_memories,
+)
 
 _SCOPE_KEYS = ("user_id", "agent_id", "run_id")
 _TURN_ROLES = frozenset({"user", "assistant"})
-_USER_ONLY = frozenset({"user"})
 
 
 class RecallOptions(BaseModel):
@@ -47,6 +54,12 @@ class RecallOptions(BaseModel):
     metadata: dict[str, Any] | None = Field(
         default=None, description="Metadata attached to every memory written through this."
     )
+    raw_policy: SkipJsonSchema[RawPolicy | None] = Field(
+        default=None,
+        exclude=True,
+        description="What is stored verbatim without fact extraction (None: the kit's default "
+        "RawPolicy, with assistant replies too when remember_replies is set).",
+    )
     # Skipped in the JSON schema: a callable has none (LlamaIndex's own memories fail there).
     tokenizer_fn: SkipJsonSchema[Callable[[str], list[Any]]] = Field(
         default_factory=get_tokenizer,
@@ -59,11 +72,6 @@ class RecallOptions(BaseModel):
 
     def count_message(self, message: ChatMessage) -> int:
         return self.count_tokens(message.content or "")
-
-    def remembered_roles(self, binding: MemoryBinding) -> frozenset[str]:
-        """Roles whose messages go to ``add``: replies only when facts are extracted."""
-        extracts = self.infer is True or (self.infer is None and binding.memory.llm is not None)
-        return _TURN_ROLES if extracts or self.remember_replies else _USER_ONLY
 
     def render(self, items: list[MemoryItem], budget: int | None = None) -> str:
         """The kit's quoted recall block for ``items`` ("" when there is nothing to say)."""
@@ -86,8 +94,12 @@ def bind(options: RecallOptions, memory: Any) -> MemoryBinding:
             "memory must be a mnemoweave Memory or AsyncMemory (or a remote client), "
             f"got {type(memory).__name__}"
         )
+    policy = options.raw_policy
+    if policy is None and options.remember_replies:
+        policy = dataclasses.replace(DEFAULT_RAW_POLICY, roles=_TURN_ROLES)
     return MemoryBinding(
         memory,
+        raw_policy=policy,
         user_id=options.user_id,
         agent_id=options.agent_id,
         run_id=options.run_id,
