@@ -197,7 +197,8 @@ def test_memory_with_block_puts_recall_in_the_system_message(store: Memory) -> N
     asyncio.run(mem.aput(ChatMessage(role="user", content="which tea do I like")))
     messages = asyncio.run(mem.aget())
     system = [m for m in messages if m.role == "system"]
-    assert system and "Peer likes green tea" in (system[0].blocks[0].text or "")
+    assert system
+    assert "Peer likes green tea" in (system[0].blocks[0].text or "")
 
 
 def test_insert_method_setting(store: Memory) -> None:
@@ -211,7 +212,8 @@ def test_insert_method_setting(store: Memory) -> None:
         asyncio.run(mem.aput(ChatMessage(role="user", content="which tea do I like")))
         messages = asyncio.run(mem.aget())
         holders = [m for m in messages if "Peer likes green tea" in (m.content or "")]
-        assert holders and all(m.role == role for m in holders)
+        assert holders
+        assert all(m.role == role for m in holders)
 
 
 def test_truncation_of_content_blocks(store: Memory) -> None:
@@ -223,9 +225,12 @@ def test_truncation_of_content_blocks(store: Memory) -> None:
     mw = block(store)
     question = [ChatMessage(role="user", content="green tea")]
     full = asyncio.run(mw.aget(question))
-    assert "green tea" in full and "black coffee" in full
+    assert "green tea" in full
+    assert "black coffee" in full
     smaller = asyncio.run(mw.atruncate(full, 5))
-    assert smaller is not None and "green tea" in smaller and "black coffee" not in smaller
+    assert smaller is not None
+    assert "green tea" in smaller
+    assert "black coffee" not in smaller
     assert asyncio.run(mw.atruncate(full, mw.count_tokens(full))) is None
 
 
