@@ -166,9 +166,11 @@ def test_pickle(tmp_path: Path, store: Memory) -> None:
         again.close()
         mem.close()
     gate = WriteGate()
-    with Memory(tmp_path / "o", embedder=gate.embedder) as other:
-        with pytest.raises(TypeError, match="to_string"):
-            pickle.dumps(MnemoweaveMemory.from_memory(other, user_id="peer"))
+    with (
+        Memory(tmp_path / "o", embedder=gate.embedder) as other,
+        pytest.raises(TypeError, match="to_string"),
+    ):
+        pickle.dumps(MnemoweaveMemory.from_memory(other, user_id="peer"))
 
 
 # -- tests/memory/test_memory_blocks_base.py and test_memory_base.py -------------------------------
