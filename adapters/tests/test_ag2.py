@@ -13,6 +13,7 @@ from autogen import ConversableAgent
 import mnemoweave_adapters.ag2 as ag2_adapter
 from mnemoweave import AsyncMemory, Memory
 from mnemoweave.errors import ValidationError
+from mnemoweave.testing import WriteGate
 from mnemoweave_adapters import OPEN_TAG, MemoryBinding, unquote_block
 from mnemoweave_adapters.ag2 import MnemoweaveCapability
 from mnemoweave_adapters.contract import AdapterContractTests
@@ -327,3 +328,19 @@ def test_async_chat_recalls_and_remembers(store: Memory) -> None:
 def test_public_api_is_pinned() -> None:
     assert ag2_adapter.__all__ == sorted(ag2_adapter.__all__)
     assert ag2_adapter.__all__ == ["MnemoweaveCapability"]
+
+
+def test_next_reply_recalls_the_exchange_remembered_in_the_background(tmp_path: Path) -> None:
+    """Read-your-writes: the background remember of one chat is recalled by the next."""
+    gate = WriteGate()
+    store = Memory(tmp_path / "gated", embedder=gate.embedder)
+    try:
+        harness = Harness(MnemoweaveCapability(store, user_id="alex"))  # background=True
+        harness.chat("I moved to Porto last year")
+        assert gate.held.wait(60)  # the remember is pending, held back
+        with gate.open_when_read_waits():
+            block = harness.ask("where did I move")
+        assert unquote_block(block) == ["I moved to Porto last year"]
+    finally:
+        gate.open()
+        store.close()

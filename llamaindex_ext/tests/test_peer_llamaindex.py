@@ -280,3 +280,21 @@ def test_simple_chat_engine_with_memory(store: Memory, recording_llm: Any) -> No
     assert "I keep bees in Porto" in llm.prompts[-1]
     engine.reset()
     assert engine.chat_history == []
+
+
+def test_next_get_recalls_the_turn_just_remembered_in_the_background(tmp_path: Path) -> None:
+    """Not upstream: read-your-writes through ``MnemoweaveMemory`` (background turns)."""
+    gate = WriteGate()
+    store = Memory(tmp_path / "g", embedder=gate.embedder)
+    try:
+        mem = MnemoweaveMemory.from_memory(store, user_id="peer")  # background=True
+        fresh = MnemoweaveMemory.from_memory(store, user_id="peer", session_id="other")
+        bees = ChatMessage(role=MessageRole.USER, content="I keep bees in Porto")
+        mem.put_messages([bees, ANSWER])
+        assert gate.held.wait(60)
+        with gate.open_when_read_waits():
+            got = fresh.get(input="what do I keep")
+        assert "I keep bees in Porto" in (got[0].content or "")
+    finally:
+        gate.open()
+        store.close()
