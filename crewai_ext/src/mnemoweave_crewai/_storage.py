@@ -65,7 +65,7 @@ class MnemoweaveStorage:
         )
         self._binding = bound.binding
         self._owns = bound.owned
-        self._kept_dim = _UNKNOWN
+        self._kept_dim: int | None = _UNKNOWN
         try:
             clash = sorted(sc.RESERVED_KEYS.intersection(self._binding.metadata))
             if clash:

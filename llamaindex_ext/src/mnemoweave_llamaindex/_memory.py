@@ -221,7 +221,7 @@ class MnemoweaveMemory(BaseMemory, RecallOptions):
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> MnemoweaveMemory:  # type: ignore[override]
+    def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> MnemoweaveMemory:
         """Rebuild from :meth:`to_dict`: on ``memory=`` if given, else on the recorded store."""
         data = dict(data)
         data.pop("class_name", None)

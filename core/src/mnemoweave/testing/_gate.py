@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from types import FrameType
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class WriteGate:
 
 def _someone_waits() -> bool:
     for frame in sys._current_frames().values():
-        current = frame
+        current: FrameType | None = frame
         while current is not None:
             if current.f_code.co_name == _WAIT_FRAME:
                 return True
