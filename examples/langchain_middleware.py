@@ -57,14 +57,22 @@ with Memory(DATA) as memory:
     )
     print("sam asks for a dinner idea")
     result = agent.invoke(
-        {"messages": [{"role": "user", "content": "Any dinner idea for tonight?"}]},
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": "Any dinner idea for tonight? My partner is vegetarian.",
+                }
+            ]
+        },
         context=Context(user_id="sam"),
         config={"callbacks": [ShowPrompt()]},
     )
     print("  answer:", result["messages"][-1].content)
 
-    # The exchange was remembered in the background; without an LLM mnemoweave keeps the turns
-    # verbatim (pass Memory(llm=...) to extract facts instead).
+    # The exchange was remembered in the background; without an LLM the user's statements are
+    # kept verbatim, not bare questions or the model's reply (the kit's raw-storage policy;
+    # pass Memory(llm=...) to extract facts instead).
     memory.flush()
     remembered = [item.memory for item in memory.get_all(user_id="sam").results]
     print("sam's memories now:", remembered)
