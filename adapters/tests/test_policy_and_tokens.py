@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import mnemoweave_adapters._tokens as tokens
+import mnemoweave.llm._tokens as tokens
 from mnemoweave import Memory
 from mnemoweave.errors import ValidationError
 from mnemoweave.testing import ScriptedOpenAIServer, operations

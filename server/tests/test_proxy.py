@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from mnemoweave.llm.memory_block import CLOSE_TAG, OPEN_TAG, approx_tokens, unquote_block
+from mnemoweave.llm.memory_block import CLOSE_TAG, OPEN_TAG, count_tokens, unquote_block
 from mnemoweave.testing import ChatReply, Fault, RecordedRequest, ScriptedOpenAIServer
 from mnemoweave_server.testing import LiveServer
 
@@ -135,7 +135,7 @@ def test_the_block_stays_within_its_token_budget(
     # The default budget (1,000 tokens) has room for the short facts but not the long one:
     # a line that does not fit is dropped whole, never cut.
     assert sorted(unquote_block(block)) == sorted(short)
-    assert approx_tokens(block) <= 1000
+    assert count_tokens(block) <= 1000
 
 
 def test_streamed_chunks_are_passed_on_as_they_arrive(

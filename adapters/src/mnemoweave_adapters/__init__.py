@@ -26,14 +26,16 @@ from ._policy import DEFAULT_RAW_POLICY, SMALL_TALK, RawPolicy, final_answer, ta
 from ._render import (
     CLOSE_TAG,
     OPEN_TAG,
+    approx_tokens,
+    count_tokens,
     fit_memories,
     quote,
     render_memories,
+    tiktoken_counter,
     unquote_block,
     unquote_block_ids,
 )
 from ._sync import run_async, run_sync
-from ._tokens import approx_tokens, count_tokens, tiktoken_counter
 from ._version import __version__
 
 __all__ = [

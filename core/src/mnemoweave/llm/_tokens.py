@@ -1,6 +1,6 @@
 """Token counts for memory-block budgets: tiktoken when it is usable offline, else an estimate.
 
-Adapters whose framework has a counter pass it on (LlamaIndex's tokenizer, a LangChain
+Callers whose framework has a counter pass it on (LlamaIndex's tokenizer, a LangChain
 model's ``get_num_tokens``). Otherwise :func:`count_tokens` uses tiktoken's ``cl100k_base``
 when tiktoken is installed *and* its encoding file is already in tiktoken's cache
 (``TIKTOKEN_CACHE_DIR``, which llama-index-core points at the copy it bundles): it never
