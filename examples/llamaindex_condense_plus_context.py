@@ -49,7 +49,9 @@ def main() -> None:
         memory=memory,
         system_prompt="You are a waiter at Café Ribeira.",
     )
-    reply = str(engine.chat("What should I order from the menu?"))
+    # Without an LLM, mnemoweave keeps the user's statements verbatim, not bare questions
+    # (the kit's raw-storage policy), so today's turn says something worth remembering.
+    reply = str(engine.chat("I'm hungry today. What should I order from the menu?"))
 
     recalled = unquote_block(reply[reply.find("<mnemoweave-memories>") :])
     print("mnemoweave recalled:", recalled)
