@@ -29,7 +29,12 @@ from mnemoweave import Memory
 from mnemoweave.testing import ScriptedOpenAIServer
 from mnemoweave_adapters import CLOSE_TAG, OPEN_TAG, MemoryBinding, unquote_block
 from mnemoweave_adapters.contract import AdapterContractTests
-from mnemoweave_langchain import MnemoweaveMiddleware, MnemoweaveStore, memory_tools
+from mnemoweave_langchain import (
+    MissingUserError,
+    MnemoweaveMiddleware,
+    MnemoweaveStore,
+    memory_tools,
+)
 
 
 class ScriptedModel(GenericFakeChatModel):
@@ -154,6 +159,91 @@ def test_agent_tools_run_async(memory: Memory) -> None:
     out = asyncio.run(agent.ainvoke({"messages": [{"role": "user", "content": "My bike is red"}]}))
     listed = [m.content for m in out["messages"] if isinstance(m, ToolMessage)][-1]
     assert unquote_block(listed) == ["The user's bike is red"]
+
+
+def tool_results(out: dict[str, Any]) -> list[ToolMessage]:
+    return [m for m in out["messages"] if isinstance(m, ToolMessage)]
+
+
+def test_one_agent_keeps_each_users_tool_memories_apart(memory: Memory) -> None:
+    """Tools follow runtime.context.user_id, as the middleware does: no tenant mixing."""
+    model = scripted(
+        call("save_memory", "s1", content="My locker code is 1234"),
+        "Saved.",
+        call("save_memory", "s2", content="My locker code is 9876"),
+        "Saved.",
+        call("search_memory", "q1", query="locker code"),
+        "Your code is 1234.",
+        call("list_memories", "q2"),
+        "Listed.",
+    )
+    binding = MemoryBinding(memory, user_id="fallback")
+    agent = create_agent(
+        model,
+        tools=memory_tools(binding, per_user=True),
+        middleware=[MnemoweaveMiddleware(binding, remember=False, per_user=True)],
+        context_schema=UserContext,
+    )
+
+    def ask(text: str, user: str) -> dict[str, Any]:
+        return agent.invoke(
+            {"messages": [{"role": "user", "content": text}]}, context=UserContext(user)
+        )
+
+    ask("Remember my locker code 1234", "ann")
+    asyncio.run(
+        agent.ainvoke(
+            {"messages": [{"role": "user", "content": "Remember my code 9876"}]},
+            context=UserContext("bob"),
+        )
+    )
+    assert [r.memory for r in memory.get_all(user_id="ann").results] == ["My locker code is 1234"]
+    assert [r.memory for r in memory.get_all(user_id="bob").results] == ["My locker code is 9876"]
+    assert memory.count(user_id="fallback") == 0
+
+    found = tool_results(ask("What is my locker code?", "ann"))
+    assert unquote_block(found[0].content) == ["My locker code is 1234"]
+    # The middleware recalled from the same scope for that run.
+    assert unquote_block(system_text(model.received[-1])) == ["My locker code is 1234"]
+    listed = tool_results(ask("List what you know", "bob"))
+    assert unquote_block(listed[0].content) == ["My locker code is 9876"]
+
+
+def test_per_user_agent_without_a_user_refuses_tool_calls(memory: Memory) -> None:
+    model = scripted(call("save_memory", "s1", content="Secret plan"), "Could not save.")
+    binding = MemoryBinding(memory, user_id="fallback")
+    agent = create_agent(model, tools=memory_tools(binding, per_user=True))
+    out = agent.invoke({"messages": [{"role": "user", "content": "Remember my plan"}]})
+    [result] = tool_results(out)
+    assert result.status == "error"
+    assert "no user_id in its context" in result.content
+    assert memory.count(user_id="fallback") == 0
+    # The refusal reached the model as the tool result.
+    assert "no user_id" in str(model.received[-1][-1].content)
+
+    guarded = create_agent(
+        scripted("hi"),
+        tools=[],
+        middleware=[MnemoweaveMiddleware(binding, per_user=True)],
+    )
+    with pytest.raises(MissingUserError):
+        guarded.invoke({"messages": [{"role": "user", "content": "hello"}]})
+
+
+def test_tools_without_per_user_follow_the_context_and_fall_back_to_the_binding(
+    memory: Memory,
+) -> None:
+    model = scripted(
+        call("save_memory", "s1", content="Likes jazz"),
+        "ok",
+        call("save_memory", "s2", content="Likes opera"),
+        "ok",
+    )
+    agent = create_agent(model, tools=memory_tools(MemoryBinding(memory, user_id="fallback")))
+    agent.invoke({"messages": [{"role": "user", "content": "jazz"}]}, context={"user_id": "cy"})
+    agent.invoke({"messages": [{"role": "user", "content": "opera"}]})
+    assert [r.memory for r in memory.get_all(user_id="cy").results] == ["Likes jazz"]
+    assert [r.memory for r in memory.get_all(user_id="fallback").results] == ["Likes opera"]
 
 
 # -- LangGraph StateGraph + MnemoweaveStore ---------------------------------------------------

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._history import MnemoweaveChatMessageHistory
 from ._retriever import MnemoweaveRetriever
+from ._scope import MissingUserError
 from ._tools import memory_tools
 from ._version import __version__
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from ._store import MnemoweaveStore
 
 __all__ = [
+    "MissingUserError",
     "MnemoweaveChatMessageHistory",
     "MnemoweaveMiddleware",
     "MnemoweaveRetriever",

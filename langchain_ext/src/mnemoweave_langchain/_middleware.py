@@ -26,9 +26,9 @@ from mnemoweave import ValidationError
 from mnemoweave_adapters import MemoryBinding, last_user_text, render_memories
 
 from ._convert import conversation
+from ._scope import run_binding
 
 RECALL_KEY = "mnemoweave_recall"
-_SCOPE_KEYS = ("user_id", "agent_id", "run_id")
 
 
 class MnemoweaveState(AgentState[Any]):
@@ -42,7 +42,9 @@ class MnemoweaveMiddleware(AgentMiddleware[MnemoweaveState, Any, Any]):
 
     A run's ``context`` may carry ``user_id`` / ``agent_id`` / ``run_id`` (a dict or an
     object with those attributes); they replace the binding's ids for that run, so one agent
-    can serve many users. ``recall=False`` or ``remember=False`` turn either half off;
+    can serve many users; ``per_user=True`` refuses a run without ``user_id`` in its context
+    (``MissingUserError``) instead of using the binding's user. The memory tools follow the
+    same rule. ``recall=False`` or ``remember=False`` turn either half off;
     ``background=False`` makes ``after_agent`` wait for the memories to be stored;
     ``token_budget`` caps the injected block; ``recall_limit`` defaults to the binding's.
     """
@@ -58,6 +60,7 @@ class MnemoweaveMiddleware(AgentMiddleware[MnemoweaveState, Any, Any]):
         background: bool = True,
         token_budget: int | None = 1000,
         recall_limit: int | None = None,
+        per_user: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(binding, MemoryBinding):
@@ -68,22 +71,13 @@ class MnemoweaveMiddleware(AgentMiddleware[MnemoweaveState, Any, Any]):
         self.background = background
         self.token_budget = token_budget
         self.recall_limit = recall_limit
+        self.per_user = per_user
         self.tools = []
 
     # -- scope ---------------------------------------------------------------------------
     def binding_for(self, runtime: Runtime[Any] | None) -> MemoryBinding:
         """The binding for a run: the default one, re-scoped by ids in ``runtime.context``."""
-        context = getattr(runtime, "context", None)
-        if context is None:
-            return self.binding
-        ids = {}
-        for key in _SCOPE_KEYS:
-            value = (
-                context.get(key) if isinstance(context, Mapping) else getattr(context, key, None)
-            )
-            if isinstance(value, str) and value.strip():
-                ids[key] = value
-        return self.binding.with_scope(**ids) if ids else self.binding
+        return run_binding(self.binding, runtime, per_user=self.per_user)
 
     # -- before_model: recall ------------------------------------------------------------
     def _query(self, state: Mapping[str, Any]) -> str:

@@ -3,17 +3,23 @@
 Search and list results are the kit's quoted ``<mnemoweave-memories>`` block, so recalled text
 reaches the model as data, never as instructions. When deletion is enabled the ids of the
 shown memories follow the block, in the same order.
+
+Inside an agent every tool call receives the run's ``ToolRuntime`` (the injected ``runtime``
+argument, hidden from the model) and works in the scope the middleware uses for that run:
+the binding re-scoped by the ids in ``runtime.context`` (see :mod:`._scope`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool, InjectedToolArg, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from mnemoweave import AddResult, MemoryItem, NotFoundError, ValidationError
 from mnemoweave_adapters import MemoryBinding, quote, render_memories, run_async
+
+from ._scope import MissingUserError, run_binding
 
 SAVE_DESCRIPTION = (
     "Save one fact to long-term memory so it can be recalled in later conversations. Use it "
@@ -33,32 +39,50 @@ DELETE_DESCRIPTION = (
 )
 
 
-class SaveMemoryInput(BaseModel):
+#: The run's ``ToolRuntime``, injected by LangGraph's tool node and never shown to the model.
+RuntimeArg = Annotated[Any, InjectedToolArg]
+
+
+class _RunInput(BaseModel):
+    runtime: RuntimeArg = None
+
+
+class SaveMemoryInput(_RunInput):
     content: str = Field(
         min_length=1, description="The fact to remember, as one self-contained statement."
     )
 
 
-class SearchMemoryInput(BaseModel):
+class SearchMemoryInput(_RunInput):
     query: str = Field(min_length=1, description="What to look for, in natural language.")
     limit: int = Field(default=5, ge=1, le=50, description="How many memories to return.")
 
 
-class ListMemoriesInput(BaseModel):
+class ListMemoriesInput(_RunInput):
     limit: int = Field(default=20, ge=1, le=100, description="How many memories to return.")
 
 
-class DeleteMemoryInput(BaseModel):
+class DeleteMemoryInput(_RunInput):
     memory_id: str = Field(min_length=1, description="The id of the memory to delete.")
 
 
 class _MemoryToolkit:
     """The tool bodies, sharing one binding and rendering options."""
 
-    def __init__(self, binding: MemoryBinding, *, show_ids: bool, token_budget: int | None):
+    def __init__(
+        self, binding: MemoryBinding, *, show_ids: bool, token_budget: int | None, per_user: bool
+    ):
         self.binding = binding
         self.show_ids = show_ids
         self.token_budget = token_budget
+        self.per_user = per_user
+
+    def scope(self, runtime: Any) -> MemoryBinding:
+        """The binding of the calling run; a per-user agent without a user gets a tool error."""
+        try:
+            return run_binding(self.binding, runtime, per_user=self.per_user)
+        except MissingUserError as exc:
+            raise ToolException(str(exc)) from exc
 
     # -- rendering -----------------------------------------------------------------------
     def render(self, items: list[MemoryItem], empty: str) -> str:
@@ -77,38 +101,42 @@ class _MemoryToolkit:
         return "\n".join(lines) or "Nothing new to save: memory already holds this."
 
     # -- bodies --------------------------------------------------------------------------
-    def save(self, content: str) -> str:
+    def save(self, content: str, runtime: Any = None) -> str:
+        binding = self.scope(runtime)
         if not content.strip():
             return self.saved(None)
-        return self.saved(self.binding.remember({"role": "user", "content": content}))
+        return self.saved(binding.remember({"role": "user", "content": content}))
 
-    async def asave(self, content: str) -> str:
+    async def asave(self, content: str, runtime: Any = None) -> str:
+        binding = self.scope(runtime)
         if not content.strip():
             return self.saved(None)
-        return self.saved(await self.binding.aremember({"role": "user", "content": content}))
+        return self.saved(await binding.aremember({"role": "user", "content": content}))
 
-    def search(self, query: str, limit: int = 5) -> str:
-        return self.render(self.binding.recall(query, limit=limit), "No matching memories.")
-
-    async def asearch(self, query: str, limit: int = 5) -> str:
-        items = await self.binding.arecall(query, limit=limit)
+    def search(self, query: str, limit: int = 5, runtime: Any = None) -> str:
+        items = self.scope(runtime).recall(query, limit=limit)
         return self.render(items, "No matching memories.")
 
-    def listing(self, limit: int = 20) -> str:
-        return self.render(self.binding.list(limit=limit), "No memories stored yet.")
+    async def asearch(self, query: str, limit: int = 5, runtime: Any = None) -> str:
+        items = await self.scope(runtime).arecall(query, limit=limit)
+        return self.render(items, "No matching memories.")
 
-    async def alisting(self, limit: int = 20) -> str:
-        return await run_async(self.listing, limit)
+    def listing(self, limit: int = 20, runtime: Any = None) -> str:
+        items = self.scope(runtime).list(limit=limit)
+        return self.render(items, "No memories stored yet.")
 
-    def delete(self, memory_id: str) -> str:
+    async def alisting(self, limit: int = 20, runtime: Any = None) -> str:
+        return await run_async(self.listing, limit, runtime)
+
+    def delete(self, memory_id: str, runtime: Any = None) -> str:
         try:
-            self.binding.forget(memory_id)
+            self.scope(runtime).forget(memory_id)
         except NotFoundError:
             return f"No memory with id {memory_id!r} exists for this user."
         return f"Deleted memory {memory_id}."
 
-    async def adelete(self, memory_id: str) -> str:
-        return await run_async(self.delete, memory_id)
+    async def adelete(self, memory_id: str, runtime: Any = None) -> str:
+        return await run_async(self.delete, memory_id, runtime)
 
 
 def memory_tools(
@@ -116,16 +144,23 @@ def memory_tools(
     *,
     allow_delete: bool = False,
     token_budget: int | None = 1000,
+    per_user: bool = False,
 ) -> list[BaseTool]:
     """``save_memory``, ``search_memory``, ``list_memories`` (+ ``delete_memory``) on ``binding``.
 
-    Every tool works synchronously and asynchronously and stays inside the binding's scope.
+    Every tool works synchronously and asynchronously. Inside an agent run, ids in the run's
+    ``context`` (``user_id`` / ``agent_id`` / ``run_id``) replace the binding's, exactly as
+    :class:`MnemoweaveMiddleware` does; called directly, a tool uses the binding's scope.
+    ``per_user=True`` (an agent serving many users) makes every call without a ``user_id``
+    in its context fail with a tool error instead of using the binding's user.
     ``allow_delete=True`` adds ``delete_memory`` and shows memory ids next to results;
     ``token_budget`` caps the size of search and list results (``None``: no cap).
     """
     if not isinstance(binding, MemoryBinding):
         raise ValidationError("memory_tools needs a mnemoweave_adapters.MemoryBinding")
-    kit = _MemoryToolkit(binding, show_ids=allow_delete, token_budget=token_budget)
+    kit = _MemoryToolkit(
+        binding, show_ids=allow_delete, token_budget=token_budget, per_user=per_user
+    )
     specs: list[tuple[str, str, type[BaseModel], Any, Any]] = [
         ("save_memory", SAVE_DESCRIPTION, SaveMemoryInput, kit.save, kit.asave),
         ("search_memory", SEARCH_DESCRIPTION, SearchMemoryInput, kit.search, kit.asearch),
@@ -137,7 +172,12 @@ def memory_tools(
         )
     return [
         StructuredTool.from_function(
-            func=func, coroutine=coroutine, name=name, description=text, args_schema=schema
+            func=func,
+            coroutine=coroutine,
+            name=name,
+            description=text,
+            args_schema=schema,
+            handle_tool_error=True,  # a refused call reaches the model as an error result
         )
         for name, text, schema, func, coroutine in specs
     ]
