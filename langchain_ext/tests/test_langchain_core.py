@@ -228,6 +228,28 @@ def test_retriever_filters_limit_and_validation(memory: Memory) -> None:
         MnemoweaveRetriever("nope")  # type: ignore[arg-type]
 
 
+def test_retriever_takes_k_limit_and_filters_per_call(memory: Memory) -> None:
+    for i in range(6):
+        memory.add(f"note {i} on rust", user_id="ann", metadata={"n": i}, infer=False)
+    retriever = MnemoweaveRetriever(MemoryBinding(memory, user_id="ann"))
+    assert len(retriever.invoke("rust")) == 5  # the binding's recall_limit
+    assert len(retriever.invoke("rust", limit=1)) == 1
+    assert len(retriever.invoke("rust", k=3)) == 3
+    assert len(asyncio.run(retriever.ainvoke("rust", k=2))) == 2
+    assert len(MnemoweaveRetriever(MemoryBinding(memory, user_id="ann"), k=4).invoke("rust")) == 4
+    odd = MnemoweaveRetriever(
+        MemoryBinding(memory, user_id="ann"), filters={"n": {"in": [1, 3, 5]}}, limit=10
+    )
+    both = odd.invoke("rust", filters={"n": {"gt": 2}})  # ANDed with the retriever's own
+    assert sorted(d.metadata["metadata"]["n"] for d in both) == [3, 5]
+    with pytest.raises(ValidationError):
+        retriever.invoke("rust", k=0)
+    with pytest.raises(ValidationError):
+        retriever.invoke("rust", k=1, limit=2)
+    with pytest.raises(ValidationError, match="unknown retriever options"):
+        retriever.invoke("rust", top_n=2)
+
+
 def test_add_documents_keeps_metadata_and_rejects_junk(memory: Memory) -> None:
     retriever = MnemoweaveRetriever(MemoryBinding(memory, user_id="ann", metadata={"app": "x"}))
     ids = retriever.add_documents([Document("Doc one", metadata={"page": 1}), Document("Doc two")])
