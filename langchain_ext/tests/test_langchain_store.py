@@ -280,9 +280,12 @@ def test_ttl_is_refused_clearly(store: MnemoweaveStore) -> None:
 @pytest.mark.parametrize(
     ("index", "message"),
     [
-        ({"embed": lambda texts: [[0.0] for _ in texts], "dims": 1}, "embedder"),
+        ({"embed": lambda texts: [[0.0] for _ in texts], "dims": 1}, "this Memory embeds with"),
         ({"dims": 7}, "dims=7"),
-        ({"fields": ["text"], "distance_type": "l2"}, "unsupported"),
+        ({"fields": ["text"], "distance_type": "l2"}, "not supported"),
+        ({"fields": ["text"], "ann_index_config": {}}, "unsupported"),
+        ({"fields": ["a"], "text_fields": ["b"]}, "not both"),
+        ({"embed": "openai:text-embedding-3-small", "dims": 1536}, "over the network"),
         ("text", "dict"),
     ],
 )
@@ -295,7 +298,7 @@ def test_index_fields_must_be_paths(memory: Memory) -> None:
     with pytest.raises(ValidationError):
         MnemoweaveStore(memory, index={"fields": "text"})
     with pytest.raises(ValidationError):
-        MnemoweaveStore("not a memory")  # type: ignore[arg-type]
+        MnemoweaveStore(42)  # type: ignore[arg-type]
 
 
 def test_limits_and_offsets_are_checked(store: MnemoweaveStore) -> None:
@@ -665,7 +668,7 @@ def test_users_namespaces_are_mnemoweave_users(text_store: MnemoweaveStore, memo
 
 @pytest.mark.parametrize(
     "namespace",
-    [("memories", "bob"), ("bob",), ("a/b", "c%d", "e"), ("users", "ns:trick"), ("users",)],
+    [("notes", "bob"), ("bob",), ("a/b", "c%d", "e"), ("users", "ns:trick"), ("users",)],
 )
 def test_other_namespaces_use_a_reversible_user_id(
     store: MnemoweaveStore, memory: Memory, namespace: tuple[str, ...]
@@ -681,6 +684,11 @@ def test_store_agent_id_and_users_root_are_configurable(memory: Memory) -> None:
     store = MnemoweaveStore(memory, agent_id="my-app", users_root="memories")
     store.put(("memories", "dana"), "k", {"v": 1})
     assert memory.get_all(user_id="dana", agent_id="my-app").total == 1
+    store.put(("users", "dana"), "k", {"v": 1})  # "users" is no longer a user root
+    assert memory.get_all(user_id="ns:users/dana", agent_id="my-app").total == 1
+    plain = MnemoweaveStore(memory, agent_id="other", users_root=None)
+    plain.put(("memories", "eve"), "k", {"v": 1})
+    assert memory.get_all(user_id="ns:memories/eve", agent_id="other").total == 1
     assert MnemoweaveStore(memory).search(()) == []  # another agent_id sees nothing
     no_users = MnemoweaveStore(memory, users_root=None)
     assert no_users.scope_for(("users", "x"))["user_id"] == "ns:users/x"

@@ -4,8 +4,9 @@ The rule (documented in docs/langchain.md) is reversible and depends only on a n
 first two labels, so every namespace under a two-label prefix shares one mnemoweave scope:
 
 * every item written by a ``MnemoweaveStore`` has ``agent_id`` = the store's ``agent_id``;
-* ``(users_root, uid, ...)`` has ``user_id = uid`` -- the same user other mnemoweave adapters
-  see -- unless ``uid`` starts with ``ns:``;
+* ``(root, uid, ...)`` with ``root`` one of the store's ``users_root`` labels (default
+  ``"users"`` and LangMem's ``"memories"``) has ``user_id = uid`` -- the same user other
+  mnemoweave adapters see -- unless ``uid`` starts with ``ns:``;
 * any other namespace has ``user_id = "ns:" + "/".join(quote(label) for label in ns[:2])``.
 
 Prefixes shorter than two labels span several users, so they search the store-wide scope
@@ -54,34 +55,42 @@ def check_namespace(namespace: Any, *, allow_empty: bool) -> tuple[str, ...]:
 class NamespaceScopes:
     """The namespace <-> scope rule for one store (its ``agent_id`` and ``users_root``)."""
 
-    def __init__(self, agent_id: str, users_root: str | None) -> None:
+    def __init__(self, agent_id: str, users_root: str | Sequence[str] | None) -> None:
         if not isinstance(agent_id, str) or not agent_id.strip():
             raise ValidationError(f"agent_id must be a non-empty string, got {agent_id!r}")
-        if users_root is not None and (not isinstance(users_root, str) or not users_root):
+        roots = (users_root,) if isinstance(users_root, str) else tuple(users_root or ())
+        if (users_root is not None and not roots) or not all(
+            isinstance(root, str) and root for root in roots
+        ):
             raise ValidationError(
-                f"users_root must be a non-empty string or None, got {users_root!r}"
+                "users_root must be a non-empty string, a list of them, or None, "
+                f"got {users_root!r}"
             )
         self.agent_id = agent_id
-        self.users_root = users_root
+        self.users_roots = roots
 
     def user_id(self, labels: Sequence[str]) -> str:
         """The mnemoweave ``user_id`` of a namespace (only its first two labels count)."""
         head = tuple(labels[:TENANT_DEPTH])
         if (
             len(head) == TENANT_DEPTH
-            and head[0] == self.users_root
+            and head[0] in self.users_roots
             and not head[1].startswith(GENERIC)
         ):
             return head[1]
         return GENERIC + "/".join(quote(label, safe="") for label in head)
 
     def tenant(self, user_id: str) -> tuple[str, ...]:
-        """The inverse of :meth:`user_id`: the namespace prefix a ``user_id`` stands for."""
+        """The inverse of :meth:`user_id`: the namespace prefix a ``user_id`` stands for.
+
+        With several ``users_root`` labels a plain ``user_id`` stands for all of them; the
+        first one is returned.
+        """
         if user_id.startswith(GENERIC):
             return tuple(unquote(part) for part in user_id[len(GENERIC) :].split("/"))
-        if self.users_root is None:
+        if not self.users_roots:
             raise ValidationError(f"{user_id!r} is not a store user id (users_root is None)")
-        return (self.users_root, user_id)
+        return (self.users_roots[0], user_id)
 
     def item_scope(self, namespace: Sequence[str]) -> dict[str, Any]:
         """The scope an item of ``namespace`` is stored in."""

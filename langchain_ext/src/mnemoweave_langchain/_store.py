@@ -1,25 +1,28 @@
 """``MnemoweaveStore``: a LangGraph ``BaseStore`` whose items are mnemoweave memories.
 
 Each item is one raw memory: its text is what the ``index`` config selects from the value
-(the whole value as JSON by default), so ``search(..., query=...)`` is mnemoweave's hybrid
-search; the namespace, key and the value itself live in the memory's metadata, so ``get``
-returns exactly what was put. Namespaces map onto mnemoweave scopes by the rule in
-:mod:`._namespaces`. Like LangGraph's own stores, a batch runs its reads before its writes
-and the last write to a (namespace, key) wins.
+(by default LangMem's ``content``, else the whole value as JSON; see :mod:`._index`), so
+``search(..., query=...)`` is mnemoweave's hybrid search; the namespace, key and the value
+itself live in the memory's metadata, so ``get`` returns exactly what was put. Namespaces
+map onto mnemoweave scopes by the rule in :mod:`._namespaces`. Like LangGraph's own stores,
+a batch runs its reads before its writes and the last write to a (namespace, key) wins; a
+batch's puts cost one embedding call and one transaction per kind of write (insert, update,
+delete), and concurrent ``abatch`` calls are coalesced into such batches (:mod:`._coalesce`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
+import weakref
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from langgraph.store.base import (
     BaseStore,
     GetOp,
-    IndexConfig,
     Item,
     ListNamespacesOp,
     MatchCondition,
@@ -28,21 +31,20 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
-    get_text_at_path,
-    tokenize_path,
 )
 
 from mnemoweave import AsyncMemory, ConfigurationError, Memory, MemoryItem, ValidationError
 from mnemoweave.remote import AsyncMemoryClient, MemoryClient
 
+from ._coalesce import Coalescer
 from ._filters import Predicate, split_filter
+from ._index import IndexSpec, item_text, parse_index, tokenize, whole_json
 from ._namespaces import (
     INDEXED,
     KEY,
     NamespaceScopes,
     check_namespace,
     is_store_item,
-    item_filter,
     item_metadata,
     label_filter,
     namespace_of,
@@ -56,37 +58,56 @@ _MAX_LIMIT = 100_000  # mnemoweave's largest page
 class MnemoweaveStore(BaseStore):
     """A LangGraph store on a mnemoweave ``Memory``: ``StateGraph(...).compile(store=...)``.
 
-    ``index={"fields": [...]}`` picks the value fields whose text is embedded and searched
-    (default ``["$"]``: the whole value as JSON); embedding is the Memory's own embedder, so
-    ``embed`` is not accepted. ``agent_id`` names the mnemoweave agent that owns the store's
-    items; ``users_root`` is the first namespace label whose second label is a mnemoweave
-    ``user_id`` (``("users", "alice", ...)`` -> ``user_id="alice"``). TTLs are not supported.
+    ``memory`` is a ``Memory`` / ``AsyncMemory`` (or a remote client), or a data directory
+    (``None``: the default one) for the store to open a ``Memory`` on. ``index`` is
+    LangGraph's config: ``fields`` (or ``text_fields``) pick the value paths whose text is
+    embedded and searched; ``embed`` (an ``Embeddings``, a function, or ``"local"`` /
+    ``"hash"``) embeds with that instead of mnemoweave's default -- the store then opens its
+    own ``Memory`` on it, or checks that the given one embeds with the same model.
+    ``agent_id`` names the mnemoweave agent that owns the store's items; ``users_root`` is
+    the first namespace label (or labels) whose second label is a mnemoweave ``user_id``
+    (``("users", "alice", ...)`` and LangMem's ``("memories", "alice")`` are
+    ``user_id="alice"``). ``coalesce=False`` runs every ``abatch`` on its own. No TTLs.
     """
 
     supports_ttl = False
 
     def __init__(
         self,
-        memory: Memory | AsyncMemory | MemoryClient | AsyncMemoryClient,
+        memory: Memory | AsyncMemory | MemoryClient | AsyncMemoryClient | str | Path | None = None,
         *,
-        index: IndexConfig | None = None,
+        index: Mapping[str, Any] | None = None,
         agent_id: str = "langgraph",
-        users_root: str | None = "users",
+        users_root: str | Sequence[str] | None = ("users", "memories"),
+        coalesce: bool = True,
     ) -> None:
-        if isinstance(memory, AsyncMemory | AsyncMemoryClient):
-            memory = memory.sync
-        if not isinstance(memory, Memory | MemoryClient):
-            raise ValidationError(
-                "MnemoweaveStore needs a mnemoweave Memory or AsyncMemory (or a remote client), "
-                f"got {type(memory).__name__}"
-            )
+        spec = parse_index(index)
+        self._owned = memory is None or isinstance(memory, str | Path)
+        memory = _open_memory(memory, spec)
         self.memory: Memory | MemoryClient = memory
         self.scopes = NamespaceScopes(agent_id, users_root)
-        self.index_config, self._fields = _index_fields(index, memory)
+        self.index_config = spec.config
+        self.embeddings = spec.embeddings
+        self._fields = spec.fields
         self._write_lock = threading.Lock()
+        self.coalesce = coalesce
+        self._coalescers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Coalescer] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"MnemoweaveStore(path={str(self.memory.path)!r}, agent_id={self.scopes.agent_id!r})"
+
+    def close(self) -> None:
+        """Close the ``Memory`` the store opened itself (one passed in stays open)."""
+        if self._owned:
+            self.memory.close()
+
+    def __enter__(self) -> MnemoweaveStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- mapping helpers (public so apps can line up other adapters with the store) ---------
     def scope_for(self, namespace: Sequence[str]) -> dict[str, Any]:
@@ -99,42 +120,79 @@ class MnemoweaveStore(BaseStore):
 
     # -- BaseStore -------------------------------------------------------------------------
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        """Run ``ops``: reads first (in order), then the puts (last write per key wins)."""
+        """Run ``ops``: reads first (in order), then the puts (last write per key wins).
+
+        Gets are looked up together, identical searches and listings run once, and all puts
+        are embedded in one call and written in one transaction per kind of write.
+        """
         ops = list(ops)
         results: list[Result] = [None] * len(ops)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
+        gets: list[tuple[int, tuple[str, ...], str]] = []
+        shared: dict[str, list[int]] = defaultdict(list)
         for i, op in enumerate(ops):
             if isinstance(op, GetOp):
-                results[i] = self._get(op)
-            elif isinstance(op, SearchOp):
-                results[i] = self._search(op)
-            elif isinstance(op, ListNamespacesOp):
-                results[i] = self._list_namespaces(op)
+                namespace = check_namespace(op.namespace, allow_empty=False)
+                gets.append((i, namespace, _check_key(op.key)))
+            elif isinstance(op, SearchOp | ListNamespacesOp):
+                shared[repr(op)].append(i)
             elif isinstance(op, PutOp):
                 namespace = check_namespace(op.namespace, allow_empty=False)
                 puts[(namespace, _check_key(op.key))] = op
             else:
                 raise ValidationError(f"unknown store operation {type(op).__name__}")
+        if gets:
+            found = self._lookup({(ns, key) for _, ns, key in gets})
+            for i, ns, key in gets:
+                rows = found.get((ns, key))
+                results[i] = _item(rows[0], Item) if rows else None
+        for positions in shared.values():
+            op = ops[positions[0]]
+            value = self._search(op) if isinstance(op, SearchOp) else self._list_namespaces(op)
+            for i in positions:
+                results[i] = value if i == positions[0] else list(value)
         if puts:
             self._apply(puts)
         return results
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        """Async twin of :meth:`batch` (SQLite and embedding work run in a worker thread)."""
-        return await asyncio.to_thread(self.batch, list(ops))
+        """Async twin of :meth:`batch`; concurrent calls share worker-thread batches."""
+        ops = list(ops)
+        if not self.coalesce:
+            return await asyncio.to_thread(self.batch, ops)
+        loop = asyncio.get_running_loop()
+        coalescer = self._coalescers.get(loop)
+        if coalescer is None:
+            coalescer = self._coalescers[loop] = Coalescer(self.batch)
+        _precheck(ops)  # a bad op fails its own caller, never a shared batch
+        return await coalescer.submit(ops)
 
     # -- reads -----------------------------------------------------------------------------
-    def _rows(self, namespace: tuple[str, ...], key: str) -> list[MemoryItem]:
-        """The rows of one item, newest first (more than one only after a cross-process race)."""
-        found = self.memory.get_all(
-            **self.scopes.item_scope(namespace), filters=item_filter(namespace, key), limit=100
-        )
-        return found.results
+    def _lookup(
+        self, idents: Iterable[tuple[tuple[str, ...], str]]
+    ) -> dict[tuple[tuple[str, ...], str], list[MemoryItem]]:
+        """The rows of each (namespace, key), newest first, one query per scope and chunk.
 
-    def _get(self, op: GetOp) -> Item | None:
-        namespace = check_namespace(op.namespace, allow_empty=False)
-        rows = self._rows(namespace, _check_key(op.key))
-        return _item(rows[0], Item) if rows else None
+        More than one row per item only after a cross-process race (see ``_apply``).
+        """
+        by_scope: dict[str, set[tuple[tuple[str, ...], str]]] = defaultdict(set)
+        for namespace, key in idents:
+            by_scope[self.scopes.user_id(namespace)].add((namespace, key))
+        out: dict[tuple[tuple[str, ...], str], list[MemoryItem]] = defaultdict(list)
+        for user_id, wanted in by_scope.items():
+            keys = sorted({key for _, key in wanted})
+            for start in range(0, len(keys), _PAGE):
+                chunk = keys[start : start + _PAGE]
+                flt: dict[str, Any] = {KEY: chunk[0] if len(chunk) == 1 else {"in": chunk}}
+                rows = self.memory.get_all(
+                    agent_id=self.scopes.agent_id, user_id=user_id, filters=flt, limit=_MAX_LIMIT
+                ).results
+                for row in rows:
+                    if is_store_item(row):
+                        ident = (namespace_of(row), row.metadata[KEY])
+                        if ident in wanted:
+                            out[ident].append(row)
+        return out
 
     def _search(self, op: SearchOp) -> list[SearchItem]:
         prefix = check_namespace(op.namespace_prefix, allow_empty=True)
@@ -247,15 +305,19 @@ class MnemoweaveStore(BaseStore):
                 )
             prepared.append((namespace, key, None if op.value is None else self._record(op)))
         with self._write_lock:
+            existing = self._lookup(puts)
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
             erase: list[str] = []
             for namespace, key, record in prepared:
-                rows = self._rows(namespace, key)
+                rows = existing.get((namespace, key), [])
                 if record is None:
                     erase.extend(row.id for row in rows)
                 elif rows:
-                    updates.append({"memory_id": rows[0].id, **record})
+                    change = {"memory_id": rows[0].id, "metadata": record["metadata"]}
+                    if rows[0].memory != record["text"]:  # unchanged text: nothing to embed
+                        change["text"] = record["text"]
+                    updates.append(change)
                     erase.extend(row.id for row in rows[1:])  # heal a cross-process duplicate
                 else:
                     inserts.append({**self.scopes.item_scope(namespace), **record})
@@ -268,52 +330,48 @@ class MnemoweaveStore(BaseStore):
 
     def _record(self, op: PutOp) -> dict[str, Any]:
         """The memory text and metadata for a put (validated before anything is written)."""
-        value = op.value
-        if not isinstance(value, Mapping):
-            raise ValidationError(f"store values are dicts, got {type(value).__name__}")
-        for field in value:
-            if not isinstance(field, str):
-                raise ValidationError(f"store value keys must be strings, got {field!r}")
-        try:
-            whole = json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(f"store values must be JSON-serialisable: {exc}") from exc
+        value = _check_value(op.value)
+        whole = whole_json(value)
         text = ""
         if op.index is not False:
-            paths = self._fields if op.index is None else _tokenize(op.index)
-            text = "\n".join(
-                t for path in paths for t in get_text_at_path(value, path) if t.strip()
-            )
+            text = item_text(value, self._fields if op.index is None else tokenize(op.index))
         namespace = tuple(op.namespace)
         meta = item_metadata(namespace, op.key, value, indexed=bool(text))
         return {"text": text or whole, "metadata": meta}
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _index_fields(
-    index: Any, memory: Memory | MemoryClient
-) -> tuple[dict[str, Any] | None, list[Any]]:
-    """Validate the ``index`` config; returns it and the tokenized field paths."""
-    if index is None:
-        return None, ["$"]
-    if not isinstance(index, Mapping):
-        raise ConfigurationError(f"index must be a dict like {{'fields': ['text']}}, got {index!r}")
-    unknown = set(index) - {"fields", "dims", "embed"}
-    if unknown:
-        raise ConfigurationError(f"unsupported index options {sorted(unknown)}; use 'fields'")
-    if index.get("embed") is not None:
-        raise ConfigurationError(
-            "MnemoweaveStore embeds with the Memory's embedder: configure it with "
-            "Memory(embedder=...) and pass only index={'fields': [...]}"
+def _open_memory(memory: Any, spec: IndexSpec) -> Memory | MemoryClient:
+    """The Memory the store works on: the given one (checked), or one it opens."""
+    if memory is None or isinstance(memory, str | Path):
+        return Memory(memory, embedder=spec.embedder) if spec.embedder else Memory(memory)
+    if isinstance(memory, AsyncMemory | AsyncMemoryClient):
+        memory = memory.sync
+    if not isinstance(memory, Memory | MemoryClient):
+        raise ValidationError(
+            "MnemoweaveStore needs a mnemoweave Memory or AsyncMemory (or a remote client), "
+            f"or a data directory, got {type(memory).__name__}"
         )
-    dims = index.get("dims")
+    if spec.embedder is not None and _model_id(memory) != spec.embedder.model_id:
+        raise ConfigurationError(
+            f"index embed is {spec.embedder.model_id!r} but this Memory embeds with "
+            f"{_model_id(memory)!r}: pass a data directory (MnemoweaveStore(path, index=...)) "
+            "or build the Memory with Memory(path, embedder=langchain_embedder(embed))"
+        )
+    dims = (spec.config or {}).get("dims")
     known = _embedder_dim(memory)
     if dims is not None and known and dims != known:
         raise ConfigurationError(
             f"index dims={dims} but the Memory's embedder makes {known}-d vectors"
         )
-    fields = index.get("fields") or ["$"]
-    return dict(index), _tokenize(fields)
+    return memory
+
+
+def _model_id(memory: Memory | MemoryClient) -> str | None:
+    try:
+        return str(memory.embedder.model_id)
+    except Exception:  # a remote client does not expose the server's embedder
+        return None
 
 
 def _embedder_dim(memory: Memory | MemoryClient) -> int | None:
@@ -323,15 +381,36 @@ def _embedder_dim(memory: Memory | MemoryClient) -> int | None:
         return None
 
 
-def _tokenize(fields: Any) -> list[Any]:
-    if isinstance(fields, str) or not isinstance(fields, Sequence) or not fields:
-        raise ValidationError(f"index fields must be a non-empty list of paths, got {fields!r}")
-    out: list[Any] = []
-    for path in fields:
-        if not isinstance(path, str) or not path:
-            raise ValidationError(f"index field paths must be non-empty strings, got {path!r}")
-        out.append(path if path == "$" else tokenize_path(path))
-    return out
+def _check_value(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"store values are dicts, got {type(value).__name__}")
+    for field in value:
+        if not isinstance(field, str):
+            raise ValidationError(f"store value keys must be strings, got {field!r}")
+    return value
+
+
+def _precheck(ops: list[Any]) -> None:
+    """Refuse malformed ops before they join a shared batch (``batch`` checks the rest)."""
+    for op in ops:
+        if isinstance(op, PutOp):
+            check_namespace(op.namespace, allow_empty=False)
+            _check_key(op.key)
+            if op.value is not None:
+                whole_json(_check_value(op.value))
+            if op.ttl is not None:
+                raise NotImplementedError(
+                    "MnemoweaveStore does not support TTLs; put without ttl (or ttl=None)"
+                )
+        elif isinstance(op, GetOp):
+            check_namespace(op.namespace, allow_empty=False)
+            _check_key(op.key)
+        elif isinstance(op, SearchOp):
+            check_namespace(op.namespace_prefix, allow_empty=True)
+            _window(op.limit, op.offset)
+            split_filter(op.filter)
+        elif not isinstance(op, ListNamespacesOp):
+            raise ValidationError(f"unknown store operation {type(op).__name__}")
 
 
 def _check_key(key: Any) -> str:
