@@ -73,7 +73,8 @@ def _sql_safe(value: Any) -> bool:
     if isinstance(value, bool):
         return True
     if isinstance(value, str):
-        return not value.startswith(("{", "["))  # json_extract renders objects as such text
+        # json_extract renders objects as such text; NUL cannot be stored, so never matches
+        return not value.startswith(("{", "[")) and "\x00" not in value
     if isinstance(value, int):
         return -_INT_LIMIT <= value <= _INT_LIMIT
     return isinstance(value, float) and math.isfinite(value)

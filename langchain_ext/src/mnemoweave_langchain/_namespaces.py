@@ -49,6 +49,10 @@ def check_namespace(namespace: Any, *, allow_empty: bool) -> tuple[str, ...]:
     for label in labels:
         if not isinstance(label, str) or not label:
             raise InvalidNamespace(f"namespace labels are non-empty strings, got {namespace!r}")
+        if "." in label or "\x00" in label:  # LangGraph's rule, so namespaces stay portable
+            raise InvalidNamespace(
+                f"namespace labels cannot contain periods or NUL bytes, got {namespace!r}"
+            )
     return labels
 
 

@@ -1,0 +1,30 @@
+"""langgraph-checkpoint-sqlite 3.1.2 ``tests/test_store.py`` against MnemoweaveStore (see _langgraph.py)."""
+
+from __future__ import annotations
+
+from importlib.util import module_from_spec, spec_from_file_location
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("langgraph.store.sqlite")
+
+_spec = spec_from_file_location("peer_langgraph", Path(__file__).with_name("_langgraph.py"))
+assert _spec is not None and _spec.loader is not None
+peer = module_from_spec(_spec)
+_spec.loader.exec_module(peer)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+peer.suites.export(
+    peer.sync_suite,
+    globals(),
+    differences=peer.SYNC_DIFFERENCES,
+    not_applicable=peer.SYNC_NOT_APPLICABLE,
+)
