@@ -19,7 +19,8 @@ from mnemoweave import Memory
 from mnemoweave_langchain import MnemoweaveStore
 
 _spec = spec_from_file_location("peer_suites", Path(__file__).with_name("_suites.py"))
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 suites = module_from_spec(_spec)
 _spec.loader.exec_module(suites)
 

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+_PIP_DOWNLOAD = (sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:")
 
 
 def cache_dir() -> Path:
@@ -38,8 +39,7 @@ def suite_file(dist: str, version: str, relpath: str) -> Path:
         root.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "-q", "--no-deps"]
-                + ["--no-binary", ":all:", f"{dist}=={version}", "-d", tmp],
+                [*_PIP_DOWNLOAD, f"{dist}=={version}", "-d", tmp],
                 check=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -70,7 +70,8 @@ def load_suite(
     serve for them while it is imported.
     """
     spec = spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = module_from_spec(spec)
     saved = {key: sys.modules.get(key) for key in provides or {}}
     try:

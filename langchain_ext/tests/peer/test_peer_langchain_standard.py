@@ -7,7 +7,7 @@ the properties at our classes, and inherit every test.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -59,7 +59,7 @@ class TestRetrieverStandard(RetrieversIntegrationTests):
 
 class _ToolSuite:
     name = ""
-    example: dict[str, Any] = {}
+    example: ClassVar[dict[str, Any]] = {}
 
     @pytest.fixture(autouse=True)
     def _bind(self, binding: MemoryBinding) -> None:

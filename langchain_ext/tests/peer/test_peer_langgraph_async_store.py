@@ -10,7 +10,8 @@ import pytest
 pytest.importorskip("langgraph.store.sqlite")
 
 _spec = spec_from_file_location("peer_langgraph", Path(__file__).with_name("_langgraph.py"))
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 peer = module_from_spec(_spec)
 _spec.loader.exec_module(peer)
 
