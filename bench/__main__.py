@@ -1,8 +1,8 @@
 """``python -m bench <study> [options]``: run one benchmark study and print its markdown table.
 
-Studies: scale, locomo, llm_cost, concurrency, embed, server, quality. ``python -m bench all
---quick`` runs every study's quick path. Each study writes its table (and JSON figures) to
-bench/results/.
+Studies: scale, locomo, llm_cost, concurrency, embed, server, quality, store_puts.
+``python -m bench all --quick`` runs every study's quick path. Each study writes its table
+(and JSON figures) to bench/results/.
 """
 
 from __future__ import annotations
@@ -10,7 +10,16 @@ from __future__ import annotations
 import importlib
 import sys
 
-STUDIES = ("scale", "locomo", "llm_cost", "concurrency", "embed", "server", "quality")
+STUDIES = (
+    "scale",
+    "locomo",
+    "llm_cost",
+    "concurrency",
+    "embed",
+    "server",
+    "quality",
+    "store_puts",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -302,3 +302,13 @@ def test_relative_dates_resolve_against_the_observation_time() -> None:
     assert list(query_entities("When did Caroline go to the LGBTQ group?")) == list(
         query_terms("Caroline LGBTQ")
     )
+
+
+def test_store_puts_quick(tmp_path: Path) -> None:
+    out = run_bench(tmp_path, "store_puts", "--quick", "--tasks", "1,8", "--embedder", "hash")
+    assert "| concurrent tasks |" in out
+    found = figures(tmp_path, "store_puts-quick")["tasks"]
+    assert set(found) == {"1", "8"}
+    assert all(
+        row["before_puts_per_s"] > 0 and row["after_puts_per_s"] > 0 for row in found.values()
+    )

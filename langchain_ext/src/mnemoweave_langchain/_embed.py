@@ -57,9 +57,8 @@ class LangChainEmbedder:
 
     @property
     def dim(self) -> int:
-        if self._dim is None:  # learned from the first batch, as remote embedders do
-            raise ConfigurationError("the embedding size is known after the first call")
-        return self._dim
+        """The vector size: ``dims``, else learned from the first batch (0 until then)."""
+        return self._dim or 0
 
     def _vectors(self, rows: Any, count: int) -> np.ndarray:
         out = np.asarray(rows, dtype=np.float32)
