@@ -13,11 +13,14 @@ import mnemoweave_langchain
 
 def test_all_is_pinned_and_sorted() -> None:
     assert mnemoweave_langchain.__all__ == [
+        "LangChainEmbedder",
+        "MissingUserError",
         "MnemoweaveChatMessageHistory",
         "MnemoweaveMiddleware",
         "MnemoweaveRetriever",
         "MnemoweaveStore",
         "__version__",
+        "langchain_embedder",
         "memory_tools",
     ]
     assert mnemoweave_langchain.__all__ == sorted(mnemoweave_langchain.__all__)

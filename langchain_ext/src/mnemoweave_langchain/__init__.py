@@ -6,7 +6,8 @@
 * :class:`MnemoweaveChatMessageHistory` -- for code still on ``RunnableWithMessageHistory``;
 * :class:`MnemoweaveStore` -- a LangGraph ``BaseStore`` (extra ``[langgraph]``);
 * :class:`MnemoweaveMiddleware` -- ``create_agent`` middleware that recalls before the model and
-  remembers after the agent (extra ``[agents]``).
+  remembers after the agent (extra ``[agents]``);
+* :func:`langchain_embedder` -- a LangChain ``Embeddings`` as a mnemoweave embedder.
 
 Everything is bound to a scope through the kit's :class:`mnemoweave_adapters.MemoryBinding`.
 The store and the middleware load on first use, so the package imports with
@@ -18,6 +19,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._embed import LangChainEmbedder, langchain_embedder
 from ._history import MnemoweaveChatMessageHistory
 from ._retriever import MnemoweaveRetriever
 from ._scope import MissingUserError
@@ -29,12 +31,14 @@ if TYPE_CHECKING:
     from ._store import MnemoweaveStore
 
 __all__ = [
+    "LangChainEmbedder",
     "MissingUserError",
     "MnemoweaveChatMessageHistory",
     "MnemoweaveMiddleware",
     "MnemoweaveRetriever",
     "MnemoweaveStore",
     "__version__",
+    "langchain_embedder",
     "memory_tools",
 ]
 
