@@ -46,7 +46,8 @@ class Coalescer:
             await self._execute(group)
 
     def _take(self) -> list[tuple[list[Any], asyncio.Future[list[Any]]]]:
-        group, size = [], 0
+        group: list[tuple[list[Any], asyncio.Future[list[Any]]]] = []
+        size = 0
         while self._queue and (not group or size + len(self._queue[0][0]) <= self._max_ops):
             entry = self._queue.pop(0)
             group.append(entry)

@@ -147,8 +147,12 @@ class MnemoweaveStore(BaseStore):
                 rows = found.get((ns, key))
                 results[i] = _item(rows[0], Item) if rows else None
         for positions in shared.values():
-            op = ops[positions[0]]
-            value = self._search(op) if isinstance(op, SearchOp) else self._list_namespaces(op)
+            read = ops[positions[0]]
+            value: list[Any] = (
+                self._search(read)
+                if isinstance(read, SearchOp)
+                else self._list_namespaces(read)  # type: ignore[arg-type]
+            )
             for i in positions:
                 results[i] = value if i == positions[0] else list(value)
         if puts:
