@@ -149,9 +149,7 @@ class MnemoweaveStore(BaseStore):
         for positions in shared.values():
             read = ops[positions[0]]
             value: list[Any] = (
-                self._search(read)
-                if isinstance(read, SearchOp)
-                else self._list_namespaces(read)  # type: ignore[arg-type]
+                self._search(read) if isinstance(read, SearchOp) else self._list_namespaces(read)  # type: ignore[arg-type]
             )
             for i in positions:
                 results[i] = value if i == positions[0] else list(value)
