@@ -63,8 +63,12 @@ def test_legacy_home_variable_still_works_with_a_warning(
 ) -> None:
     monkeypatch.delenv("MNEMOWEAVE_HOME", raising=False)
     monkeypatch.setenv("MEMWEAVE_HOME", str(tmp_path / "old-home"))
-    with pytest.warns(DeprecationWarning, match="MNEMOWEAVE_HOME"), Memory(embedder="hash") as mem:
+    with pytest.warns(DeprecationWarning, match="MNEMOWEAVE_HOME") as seen:
+        mem = Memory(embedder="hash")
+    with mem:
         assert mem.path == tmp_path / "old-home"
+    # Attributed to the caller's line, so Python's default filters show it in a script.
+    assert [w.filename for w in seen] == [__file__]
 
 
 def test_new_home_variable_wins_over_the_legacy_one(

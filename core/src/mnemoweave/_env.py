@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -18,6 +19,19 @@ DEFAULT_HOME = "~/.mnemoweave"
 LEGACY_HOME = "~/.memweave"
 
 _noticed: set[str] = set()
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` naming the first caller outside this package.
+
+    Python's default filters show a ``DeprecationWarning`` only when it is attributed to
+    ``__main__``, so it must point at the user's line, not at ours.
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1  # level 1 is the frame that calls warnings.warn
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def env(name: str) -> str | None:
@@ -30,7 +44,7 @@ def env(name: str) -> str | None:
         warnings.warn(
             f"MEMWEAVE_{name} is deprecated: set MNEMOWEAVE_{name} instead",
             DeprecationWarning,
-            stacklevel=3,
+            stacklevel=_user_stacklevel(),
         )
         return legacy
     return None
