@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -72,4 +73,75 @@ def test_history_db_path_picks_the_directory(tmp_path: Path) -> None:
     try:
         assert m.path == tmp_path / "h"
     finally:
+        m.close()
+
+
+def test_seed_history_loop_reads_platform_names(tmp_path: Path) -> None:
+    # The seeds' history loop, unchanged: action / new_value / previous_value, and
+    # record.get('updated_at') falling back to created_at.
+    m = Memory(path=tmp_path / "m", embedder="hash")
+    memory_id = m.add("Old content", user_id="alex", infer=False)["results"][0]["id"]
+    m.update(memory_id, "Updated content")
+    lines = []
+    for record in m.history(memory_id=memory_id):
+        lines.append(
+            f"Action: {record.get('action')}, "
+            f"Time: {record.get('updated_at') or record.get('created_at')}, "
+            f"New Value: {record.get('new_value')}, Old: {record['previous_value']}"
+        )
+    assert lines[0].startswith("Action: ADD, Time: 20")
+    assert lines[0].endswith("New Value: Old content, Old: None")
+    assert lines[1].startswith("Action: UPDATE")
+    assert lines[1].endswith("New Value: Updated content, Old: Old content")
+    entry = m.history(memory_id)[1]
+    assert (entry.action, entry.previous_value, entry.new_value) == (
+        "UPDATE",
+        "Old content",
+        "Updated content",
+    )
+    # Aliases are readable, not extra keys: the dict view keeps mem0's OSS names.
+    assert "action" not in entry.keys()
+    assert entry.to_dict()["event"] == "UPDATE"
+    m.close()
+
+
+def test_dict_views_hold_every_field_and_iso_timestamps(tmp_path: Path) -> None:
+    m = Memory(path=tmp_path / "m", embedder="hash")
+    memory_id = m.add("Likes green tea", user_id="alex", infer=False)["results"][0]["id"]
+    item = m.get(memory_id)
+    # Typed attributes stay datetimes; the dict view gives ISO-8601 strings, as mem0 does.
+    assert isinstance(item.created_at, datetime)
+    assert item["created_at"] == item.created_at.isoformat()
+    assert datetime.fromisoformat(item["created_at"]) == item.created_at
+    assert dict(item)["created_at"] == item["created_at"]
+    assert item.get("created_at") == item["created_at"]
+    # None fields are present as None, so item["agent_id"] never raises KeyError.
+    assert item["agent_id"] is None
+    assert item["expiration_date"] is None
+    assert set(item.keys()) == set(type(item).model_fields)
+    assert set(item.to_dict()) == set(item.keys())
+    hit = m.search("green tea", user_id="alex")["results"][0]
+    assert isinstance(hit["updated_at"], str)
+    assert hit["score"] == hit.score
+    entry = m.history(memory_id)[0]
+    assert entry["created_at"] == entry.created_at.isoformat()  # type: ignore[union-attr]
+    assert entry["old_memory"] is None
+    m.close()
+
+
+def test_add_events_read_as_old_memory(tmp_path: Path) -> None:
+    from mnemoweave.testing import ScriptedOpenAIServer
+
+    with ScriptedOpenAIServer() as llm:
+        config = {"model": "scripted", "base_url": llm.base_url, "api_key": "k"}
+        m = Memory(path=tmp_path / "m", embedder="hash", llm=config)
+        first = m.add("I like cheese pizza", user_id="alex", infer=False)["results"][0]
+        llm.script(
+            {"operations": [{"op": "UPDATE", "id": 0, "text": "Loves cheese and chicken pizza"}]}
+        )
+        events = m.add("I love chicken pizza too", user_id="alex")["results"]
+        update = next(e for e in events if e["event"] == "UPDATE")
+        assert update["id"] == first["id"]
+        assert update["old_memory"] == "I like cheese pizza" == update.old_memory
+        assert update["previous_memory"] == update["old_memory"]
         m.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -271,13 +273,20 @@ def test_results_are_typed_and_dict_readable(mem: Memory) -> None:
     assert isinstance(item, mnemoweave.MemoryItem)
     assert item["metadata"] == {"genre": "music"} == item.metadata
     assert "score" in item
-    assert "agent_id" not in item
+    # Unset fields are present as None, as in mem0's payloads; unknown keys are not.
+    assert "agent_id" in item
+    assert item["agent_id"] is None
+    assert item.get("agent_id", "none") is None
     with pytest.raises(KeyError):
-        item["agent_id"]
-    assert item.get("agent_id", "none") == "none"
+        item["no_such_field"]
+    assert item.get("no_such_field", "none") == "none"
+    assert list(item) == item.keys()
     as_dict = item.to_dict()
     assert as_dict["memory"] == "I enjoy jazz"
+    assert as_dict["agent_id"] is None
     assert isinstance(as_dict["created_at"], str)
+    assert dict(item) == as_dict
+    json.dumps(dict(item))
     assert "results" in res
     assert res.usage.llm_calls == 0
 

@@ -145,7 +145,7 @@ def test_update_history_delete(http: httpx.Client, uid: str) -> None:
     ok(http.patch(f"/api/v1/memories/{mid}", json={"expiration_date": "2999-12-31"}))
     assert ok(http.get(f"/api/v1/memories/{mid}"))["expiration_date"].startswith("2999-12-31")
     ok(http.patch(f"/api/v1/memories/{mid}", json={"expiration_date": None}))
-    assert "expiration_date" not in ok(http.get(f"/api/v1/memories/{mid}"))
+    assert ok(http.get(f"/api/v1/memories/{mid}"))["expiration_date"] is None
     events = ok(http.get(f"/api/v1/memories/{mid}/history"))
     assert [e["event"] for e in events] == ["ADD", "UPDATE"]
     assert events[1]["old_memory"] == "likes tea"
@@ -202,7 +202,7 @@ def test_scopes_info_embed(http: httpx.Client, uid: str) -> None:
         )
     )
     scopes = ok(http.get("/api/v1/scopes"))["results"]
-    mine = sorted((s.get("run_id", ""), s["count"]) for s in scopes if s.get("user_id") == uid)
+    mine = sorted((s["run_id"] or "", s["count"]) for s in scopes if s["user_id"] == uid)
     assert mine == [("", 1), ("r1", 1)]
     info = ok(http.get("/api/v1/info"))
     assert info["embedder"]["dim"] > 0

@@ -1,17 +1,33 @@
 """Typed results that also read like mem0's dicts (``r["results"][0]["memory"]``).
 
-Every model supports ``item["key"]``, ``item.get("key")``, ``"key" in item``, ``keys()`` and
-``to_dict()``; fields that are ``None`` are absent when read as a dict, as in mem0's payloads.
+Every model supports ``item["key"]``, ``item.get("key")``, ``"key" in item``, iteration over
+its keys, ``keys()``/``values()``/``items()``, ``dict(item)`` and ``to_dict()``. As in mem0's
+payloads, every field is present in the dict view (``None`` included) and timestamps read as
+ISO-8601 strings there, while the typed attributes stay ``datetime``. A few models also answer
+to the names mem0's platform uses (``history()``'s ``action``/``previous_value``/``new_value``,
+an add event's ``old_memory``); those aliases are readable but not listed in ``keys()``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as the dict view shows it: datetimes as ISO-8601 strings, at any depth."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 class _DictView(BaseModel):
@@ -19,37 +35,50 @@ class _DictView(BaseModel):
 
     model_config = ConfigDict(frozen=False, extra="forbid")
 
-    def _present(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+    # mem0 spelling -> field name; readable through the mapping API, not listed in keys().
+    _aliases: ClassVar[dict[str, str]] = {}
+
+    def _field(self, key: object) -> str | None:
+        if not isinstance(key, str):
+            return None
+        if key in type(self).model_fields:
+            return key
+        return type(self)._aliases.get(key)
 
     def __getitem__(self, key: str) -> Any:
-        value = self.__dict__.get(key) if isinstance(key, str) else None
-        if value is None:
+        name = self._field(key)
+        if name is None:
             raise KeyError(key)
-        return value
+        value = self.__dict__.get(name)
+        return value.isoformat() if isinstance(value, datetime) else value
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self.__dict__.get(key) if isinstance(key, str) else None
-        return default if value is None else value
+        name = self._field(key)
+        return default if name is None else self[name]
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.__dict__.get(key) is not None
+        return isinstance(key, str) and key in type(self).model_fields
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        # A mapping iterates over its keys (pydantic's default yields (name, value) pairs).
+        return iter(type(self).model_fields)
 
     def keys(self) -> list[str]:
-        return list(self._present())
+        return list(type(self).model_fields)
 
     def values(self) -> list[Any]:
-        return list(self._present().values())
+        return [self[key] for key in type(self).model_fields]
 
     def items(self) -> list[tuple[str, Any]]:
-        return list(self._present().items())
+        return [(key, self[key]) for key in type(self).model_fields]
 
     def __len__(self) -> int:
-        return len(self._present())
+        return len(type(self).model_fields)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (datetimes as ISO strings), without the unset fields."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """A JSON-ready dict: every field (``None`` included), datetimes as ISO strings."""
+        # model_dump's JSON mode writes UTC as "Z"; isoformat keeps the dict view's "+00:00".
+        return _plain(self.model_dump())  # type: ignore[no-any-return]
 
     @classmethod
     def _trusted(cls, values: dict[str, Any]) -> Self:
@@ -129,6 +158,13 @@ class AddEvent(_DictView):
     actor_id: str | None = None
     role: str | None = None
 
+    _aliases: ClassVar[dict[str, str]] = {"old_memory": "previous_memory"}
+
+    @property
+    def old_memory(self) -> str | None:
+        """mem0's name for :attr:`previous_memory`."""
+        return self.previous_memory
+
 
 class AddResult(_ResultList):
     """``{"results": [AddEvent], "relations": [], "usage": Usage}`` from ``add``."""
@@ -136,15 +172,6 @@ class AddResult(_ResultList):
     results: list[AddEvent] = Field(default_factory=list)
     relations: list[Any] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
-
-    def __contains__(self, key: object) -> bool:
-        # mem0 always returns "relations", even when empty.
-        return key == "relations" or super().__contains__(key)
-
-    def __getitem__(self, key: str) -> Any:
-        if key == "relations":
-            return self.relations
-        return super().__getitem__(key)
 
 
 class HistoryEntry(_DictView):
@@ -159,6 +186,27 @@ class HistoryEntry(_DictView):
     role: str | None = None
     created_at: datetime | None = None
     is_deleted: bool = False
+
+    _aliases: ClassVar[dict[str, str]] = {
+        "action": "event",
+        "new_value": "new_memory",
+        "previous_value": "old_memory",
+    }
+
+    @property
+    def action(self) -> str:
+        """The platform's name for :attr:`event`."""
+        return self.event
+
+    @property
+    def previous_value(self) -> str | None:
+        """The platform's name for :attr:`old_memory`."""
+        return self.old_memory
+
+    @property
+    def new_value(self) -> str | None:
+        """The platform's name for :attr:`new_memory`."""
+        return self.new_memory
 
 
 class BatchResult(_ResultList):
