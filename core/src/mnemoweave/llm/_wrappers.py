@@ -9,6 +9,7 @@ the ``infer`` pipeline cannot tell them apart.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -108,6 +109,8 @@ class LiteLLMClient:
     """
 
     def __init__(self, config: LLMConfig) -> None:
+        # LiteLLM fetches a model price list over the network at import unless told not to.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         try:
             import litellm  # noqa: F401
         except ImportError as exc:
