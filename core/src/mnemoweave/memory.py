@@ -149,7 +149,7 @@ class Memory:
         self._on_event = _events.check_hook(on_event)
         if config is not None:
             base = coerce_config(config)
-            values = base.model_dump(exclude_unset=True)
+            values = {k: getattr(base, k) for k in base.model_fields_set}  # objects kept as-is
         else:
             values = {}
         if path is not None:
