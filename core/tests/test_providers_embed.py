@@ -1,4 +1,4 @@
-"""mem0's embedder provider names, offline: the scripted server, our local model, LangChain fakes."""
+"""mem0's embedder provider names, offline: scripted server, our local model, LangChain fakes."""
 
 from __future__ import annotations
 
