@@ -2,14 +2,17 @@
 
 OpenAI-compatible vendors and Azure go through ``ScriptedOpenAIServer`` (paths, credential
 header names, ``api-version``, model names); LangChain through a langchain-core fake chat model;
-LiteLLM (when the extra is installed) through its OpenAI route pointed at the scripted server.
+LiteLLM through its OpenAI route at the scripted server and its Bedrock Converse route at a
+local fake that answers as AWS does (SigV4-signed requests).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 
@@ -230,7 +233,6 @@ def test_langchain_async_and_errors() -> None:
 
 
 def test_litellm_routes_through_litellm(server: ScriptedOpenAIServer) -> None:
-    pytest.importorskip("litellm")
     server.script("via litellm")
     config = {"model": "openai/local-model", "api_key": "k", "api_base": server.base_url}
     llm = build_llm({"provider": "litellm", "config": config})
@@ -250,3 +252,53 @@ def test_aws_bedrock_maps_onto_litellm_bedrock_route() -> None:
     assert llm_config.litellm_params == {"aws_region_name": "eu-west-1"}
     with pytest.raises(ConfigurationError, match="Bedrock model id"):
         build_llm({"provider": "aws_bedrock", "config": {}})
+
+
+class _BedrockConverse(BaseHTTPRequestHandler):
+    """Answers Bedrock Runtime's ``POST /model/<id>/converse`` the way AWS does."""
+
+    seen: ClassVar[list[tuple[str, dict[str, str], Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        reply = {
+            "output": {"message": {"role": "assistant", "content": [{"text": "from bedrock"}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 7, "outputTokens": 3, "totalTokens": 10},
+        }
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_aws_bedrock_speaks_converse_with_sigv4_to_a_local_fake() -> None:
+    _BedrockConverse.seen.clear()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _BedrockConverse)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        config = {
+            "model": "anthropic.claude-3-haiku-20240307-v1:0",
+            "aws_region": "eu-west-1",
+            "aws_access_key_id": "AKIDEXAMPLE",
+            "aws_secret_access_key": "not-a-secret",
+            "api_base": f"http://127.0.0.1:{httpd.server_port}",
+            "max_retries": 0,
+        }
+        reply = build_llm({"provider": "aws_bedrock", "config": config}).complete(MESSAGES)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert (reply.text, reply.prompt_tokens, reply.completion_tokens) == ("from bedrock", 7, 3)
+    ((path, headers, body),) = _BedrockConverse.seen
+    assert path == "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/eu-west-1/bedrock/aws4_request" in headers["authorization"]
+    assert body["messages"] == [{"role": "user", "content": [{"text": "hi"}]}]

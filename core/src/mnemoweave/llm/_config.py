@@ -206,7 +206,7 @@ def _provider_keys(provider: str) -> set[str]:
     if provider == "azure_openai":
         return {"azure_kwargs"}
     if provider == "aws_bedrock":
-        return set(_BEDROCK_KEYS)
+        return {*_BEDROCK_KEYS, "api_base"}
     if provider == "litellm":
         return {"api_base"}
     keys = {"base_url"} | ({"site_url", "app_name"} if provider == "openrouter" else set())
