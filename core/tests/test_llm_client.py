@@ -392,10 +392,10 @@ def test_from_any_mem0_local_providers(
 @pytest.mark.parametrize(
     ("spec", "named"),
     [
-        ({"provider": "openai", "config": {"model": "m", "top_p": 0.9}}, "top_p"),
+        ({"provider": "openai", "config": {"model": "m", "top_q": 0.9}}, "top_q"),
         ({"provider": "ollama", "config": {"enable_vision": True}}, "enable_vision"),
         ({"provider": "openai", "config": {}, "extra": 1}, "extra"),
-        ({"provider": "anthropic", "config": {}}, "anthropic"),
+        ({"provider": "anthropic_native", "config": {}}, "anthropic_native"),
         ({"model": "m", "temprature": 0.1}, "temprature"),
         ({"model": "m", "temperature": 9}, "temperature"),
         ({"provider": "openai", "config": "gpt-4"}, "config"),

@@ -56,8 +56,8 @@ def test_mem0_readme_style_code_runs_unchanged(tmp_path: Path) -> None:
 def test_from_config_rejects_unknown_and_unsupported_keys(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"unknown config key\(s\) \['reranker'\]"):
         Memory.from_config({"reranker": {"provider": "cohere"}})
-    with pytest.raises(ConfigurationError, match="vector_store provider 'qdrant'"):
-        Memory.from_config({"vector_store": {"provider": "qdrant", "config": {}}})
+    with pytest.raises(ConfigurationError, match="vector_store provider 'pinecone'"):
+        Memory.from_config({"vector_store": {"provider": "pinecone", "config": {}}})
     with pytest.raises(ConfigurationError, match="graph_store"):
         Memory.from_config({"graph_store": {"provider": "neo4j"}})
     with pytest.raises(ConfigurationError, match="unknown option 'colour'"):

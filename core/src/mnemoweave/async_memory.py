@@ -71,11 +71,11 @@ class AsyncMemory:
         return out
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> AsyncMemory:
-        """Build from a mem0-style config dict, like :meth:`Memory.from_config`."""
-        from .config import from_mem0_config
+    def from_config(cls, config: Any = None, *, config_dict: Any = None) -> AsyncMemory:
+        """Build from a mem0-style config (a dict or ``mnemoweave.configs.MemoryConfig``)."""
+        from .config import coerce_config
 
-        return cls(config=from_mem0_config(config))
+        return cls(config=coerce_config(config if config is not None else config_dict or {}))
 
     @property
     def sync(self) -> Memory:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -91,12 +93,108 @@ _MEM0_KEYS = {
 }
 
 
+def coerce_config(config: Any) -> MemoryConfig:
+    """``Memory(config=...)``: our ``MemoryConfig``, mem0's (``mnemoweave.configs``), or a dict.
+
+    A dict may mix mem0's keys (``llm``, ``vector_store``, ``history_db_path``, ...) with
+    mnemoweave's own options; unknown keys are rejected by name.
+    """
+    if isinstance(config, MemoryConfig):
+        return config
+    from .configs import MemoryConfig as Mem0Config
+
+    if isinstance(config, Mem0Config):
+        return from_mem0_config(config.to_dict())
+    if isinstance(config, Mapping):
+        return from_mem0_config(config)
+    raise ConfigurationError(
+        "config must be a dict, a mnemoweave.config.MemoryConfig or a "
+        f"mnemoweave.configs.MemoryConfig; got {type(config).__name__}"
+    )
+
+
+_EMBEDDED = ("chroma", "faiss", "qdrant")
+_STORE_KEYS = {
+    "faiss": {
+        "path",
+        "collection_name",
+        "embedding_model_dims",
+        "distance_strategy",
+        "normalize_L2",
+    },
+    "qdrant": {"path", "collection_name", "embedding_model_dims", "on_disk"},
+    "chroma": {"path", "collection_name"},
+}
+_SERVER_KEYS = {"host", "port", "url", "api_key", "client"}
+_COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_noticed: set[str] = set()
+
+
+def _vector_store(store: Any, values: dict[str, Any]) -> None:
+    """Read mem0's ``vector_store`` block into ``values`` (path, collection) or refuse it."""
+    if not store:
+        return
+    if not isinstance(store, Mapping):
+        raise ConfigurationError("vector_store must be a dict like {'provider': 'faiss', ...}")
+    provider = store.get("provider", "faiss")
+    if provider == "pgvector":
+        raise ConfigurationError(
+            "vector_store provider 'pgvector': mnemoweave's PostgreSQL backend (configured as "
+            "'backend') is planned but not released yet; for now drop vector_store to use the "
+            "embedded SQLite + FAISS store"
+        )
+    if provider not in _EMBEDDED:
+        raise ConfigurationError(
+            f"vector_store provider {provider!r} is not supported: mnemoweave keeps its own "
+            f"embedded store; use one of {list(_EMBEDDED)} (all map onto it) or drop vector_store"
+        )
+    options = store.get("config") or {}
+    if not isinstance(options, Mapping):
+        raise ConfigurationError("vector_store.config must be a dict")
+    remote = sorted(set(options) & _SERVER_KEYS)
+    if remote:
+        raise ConfigurationError(
+            f"vector_store {provider!r} with {remote}: only the local (on-disk) form maps onto "
+            "mnemoweave's embedded store; give path instead of a server"
+        )
+    extra = sorted(set(options) - _STORE_KEYS[provider])
+    if extra:
+        raise ConfigurationError(
+            f"unknown vector_store.config key(s) {extra} for {provider!r}; "
+            f"accepted: {sorted(_STORE_KEYS[provider])}"
+        )
+    if options.get("distance_strategy", "cosine") not in ("cosine", "inner_product"):
+        raise ConfigurationError(
+            "mnemoweave scores by cosine similarity; distance_strategy must be 'cosine'"
+        )
+    if provider != "faiss" and provider not in _noticed:
+        _noticed.add(provider)
+        warnings.warn(
+            f"mnemoweave: vector_store provider {provider!r} maps onto mnemoweave's embedded "
+            "SQLite + FAISS store (same data directory, no separate server)",
+            UserWarning,
+            stacklevel=4,
+        )
+    if options.get("path") and "path" not in values:
+        values["path"] = str(options["path"])
+    name = options.get("collection_name")
+    if name is not None and name != "mem0":
+        if not isinstance(name, str) or not _COLLECTION.fullmatch(name):
+            raise ConfigurationError(
+                f"vector_store.config.collection_name {name!r}: use 1-64 letters, digits, "
+                "'_', '-' or '.', starting with a letter or digit"
+            )
+        values["_collection"] = name
+
+
 def from_mem0_config(config: Mapping[str, Any]) -> MemoryConfig:
     """Translate a mem0 config dict (llm / embedder / vector_store / history_db_path).
 
     mnemoweave keeps everything in one directory: it is taken from ``path`` (mnemoweave's own key),
-    else ``vector_store.config.path``, else the folder of ``history_db_path``. Keys mnemoweave
-    does not know are rejected by name rather than ignored.
+    else ``vector_store.config.path``, else the folder of ``history_db_path``. A
+    ``collection_name`` other than mem0's default ``"mem0"`` is its own store in
+    ``<dir>/collections/<name>``, as isolated from the others as two stores are. Keys
+    mnemoweave does not know are rejected by name rather than ignored.
     """
     if not isinstance(config, Mapping):
         raise ConfigurationError(f"config must be a dict, got {type(config).__name__}")
@@ -112,38 +210,14 @@ def from_mem0_config(config: Mapping[str, Any]) -> MemoryConfig:
         raise ConfigurationError(
             "graph_store is not supported by mnemoweave; remove it (relations are always [])"
         )
-    store = config.get("vector_store")
-    if store:
-        if not isinstance(store, Mapping):
-            raise ConfigurationError("vector_store must be a dict like {'provider': 'faiss', ...}")
-        provider = store.get("provider", "faiss")
-        if provider != "faiss":
-            raise ConfigurationError(
-                f"vector_store provider {provider!r} is not supported: mnemoweave keeps its own "
-                "FAISS index next to SQLite; use provider 'faiss' or drop vector_store"
-            )
-        options = store.get("config") or {}
-        extra = sorted(
-            set(options)
-            - {
-                "path",
-                "collection_name",
-                "embedding_model_dims",
-                "distance_strategy",
-                "normalize_L2",
-            }
-        )
-        if extra:
-            raise ConfigurationError(f"unknown vector_store.config key(s) {extra}")
-        if options.get("distance_strategy", "cosine") not in ("cosine", "inner_product"):
-            raise ConfigurationError(
-                "mnemoweave scores by cosine similarity; distance_strategy must be 'cosine'"
-            )
-        if options.get("path") and "path" not in values:
-            values["path"] = str(options["path"])
+    _vector_store(config.get("vector_store"), values)
     history = config.get("history_db_path")
     if history and "path" not in values:
         values["path"] = str(Path(history).expanduser().parent)
+    collection = values.pop("_collection", None)
+    if collection is not None:
+        base = Path(values["path"]).expanduser() if values.get("path") else default_home()
+        values["path"] = str(base / "collections" / collection)
     if config.get("custom_fact_extraction_prompt"):
         parts = [values.get("custom_instructions"), config["custom_fact_extraction_prompt"]]
         values["custom_instructions"] = "\n\n".join(p for p in parts if p)

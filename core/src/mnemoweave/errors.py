@@ -13,11 +13,17 @@ can catch everything with one clause or pick the branch they care about::
     ├── EmbeddingError             the embedder failed or is missing its model
     │   └── DimensionMismatchError vectors of a different size than the store holds
     ├── LLMError                   the LLM endpoint failed after retries (5xx, timeout)
-    │   └── ExtractionError        the LLM answered, but not with usable memory operations
+    │   ├── ExtractionError        the LLM answered, but not with usable memory operations
+    │   ├── LLMAuthenticationError 401/403 from the LLM provider: missing, wrong or revoked key
+    │   └── LLMRateLimitError      429 from the LLM provider, still failing after the retries
     └── RemoteError                a memory server failed or could not be reached
         ├── AuthenticationError    401: no API key, or an unknown or revoked one
         ├── PermissionDeniedError  403: the key may not touch that scope or operation
         └── RateLimitError         429: too many requests for this key; retry later
+
+The LLM provider's key and quota errors are named ``LLM...`` because ``AuthenticationError``
+and ``RateLimitError`` already mean the memory server's answers (``mnemoweave.remote``):
+one name, one meaning, and ``except LLMError`` still catches every provider failure.
 
 ``ValidationError`` is also a ``ValueError`` and ``NotFoundError`` a ``LookupError`` so code
 written against the built-in exceptions keeps working. The memory server answers with the
@@ -35,7 +41,9 @@ __all__ = [
     "EmbeddingError",
     "ExtractionError",
     "ImmutableMemoryError",
+    "LLMAuthenticationError",
     "LLMError",
+    "LLMRateLimitError",
     "MnemoweaveError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -111,6 +119,32 @@ class ExtractionError(LLMError):
     def __init__(self, message: str, *, raw: Any = None) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class LLMAuthenticationError(LLMError):
+    """The LLM provider refused the key (401/403); the message names the env var to set.
+
+    ``provider`` is the configured provider name and ``status`` the HTTP status.
+    """
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+
+
+class LLMRateLimitError(LLMError):
+    """The LLM provider kept answering 429 after the configured retries.
+
+    ``retry_after`` is the provider's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    def __init__(
+        self, message: str, *, provider: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.retry_after = retry_after
 
 
 class RemoteError(MnemoweaveError):

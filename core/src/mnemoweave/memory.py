@@ -36,7 +36,7 @@ from ._store import (
 from ._time import now as _now
 from ._time import optional_epoch, to_datetime, to_epoch
 from ._values import clean
-from .config import MemoryConfig, build_config, from_mem0_config
+from .config import MemoryConfig, build_config, coerce_config
 from .embed import Embedder, embed_query, embed_texts, get_embedder
 from .errors import ConfigurationError, ImmutableMemoryError, NotFoundError, ValidationError
 from .types import (
@@ -148,8 +148,8 @@ class Memory:
     ) -> None:
         self._on_event = _events.check_hook(on_event)
         if config is not None:
-            base = config if isinstance(config, MemoryConfig) else build_config(**dict(config))
-            values = base.model_dump(exclude_unset=True)
+            base = coerce_config(config)
+            values = {k: getattr(base, k) for k in base.model_fields_set}  # objects kept as-is
         else:
             values = {}
         if path is not None:
@@ -180,9 +180,9 @@ class Memory:
             self._store.bind_model(self._embedder.model_id, dim)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Memory:
-        """Build from a mem0-style config dict (llm / embedder / vector_store / history_db_path)."""
-        return cls(config=from_mem0_config(config))
+    def from_config(cls, config: Any = None, *, config_dict: Any = None) -> Memory:
+        """Build from a mem0-style config (a dict or ``mnemoweave.configs.MemoryConfig``)."""
+        return cls(config=coerce_config(config if config is not None else config_dict or {}))
 
     # -- properties ----------------------------------------------------------------------
     @property
@@ -1270,8 +1270,6 @@ def _build_llm(spec: Any) -> Any:
     """An LLM client from config (``None`` stays ``None``: mnemoweave then stores raw messages)."""
     if spec is None:
         return None
-    if hasattr(spec, "complete") and hasattr(spec, "acomplete"):
-        return spec
-    from .llm import LLMClient, LLMConfig
+    from .llm import build_llm
 
-    return LLMClient(LLMConfig.from_any(spec))
+    return build_llm(spec)

@@ -2,6 +2,8 @@
 
 ``get_embedder("local")`` (the default) runs all-MiniLM-L6-v2 on numpy, offline;
 ``get_embedder({"provider": "openai", "model": ...})`` calls any OpenAI-compatible endpoint;
+mem0's names ``azure_openai``, ``ollama``, ``lmstudio``, ``huggingface`` (a local BERT-family
+folder), ``gemini``, ``together`` and ``langchain`` (an ``Embeddings`` object) work too;
 ``"hash"`` is a deterministic model-free embedder for tests. Importing this package loads no
 model and touches no network: providers do that when they are constructed.
 
@@ -32,12 +34,23 @@ from ._cache import CacheInfo, QueryCache
 from ._hashing import HashEmbedder
 from ._local import LocalEmbedder
 from ._openai import OpenAIEmbedder
+from ._providers import (
+    AzureOpenAIEmbedder,
+    LangChainEmbedder,
+    azure_openai_embedder,
+    compatible_embedder,
+    huggingface_embedder,
+    langchain_embedder,
+    openai_embedder,
+)
 
 __all__ = [
     "AsyncEmbedder",
+    "AzureOpenAIEmbedder",
     "CacheInfo",
     "Embedder",
     "HashEmbedder",
+    "LangChainEmbedder",
     "LocalEmbedder",
     "OpenAIEmbedder",
     "aembed_query",
@@ -54,7 +67,12 @@ __all__ = [
 
 register_embedder("hash", HashEmbedder)
 register_embedder("local", LocalEmbedder)
-register_embedder("openai", OpenAIEmbedder)
+register_embedder("openai", openai_embedder)
+register_embedder("azure_openai", azure_openai_embedder)
+register_embedder("huggingface", huggingface_embedder)
+register_embedder("langchain", langchain_embedder)
+for _name in ("gemini", "lmstudio", "ollama", "together"):
+    register_embedder(_name, compatible_embedder(_name))
 
 DEFAULT_BATCH_SIZE = 1024
 """Texts handed to one ``embedder.embed`` call by :func:`embed_texts` unless told otherwise.

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from mnemoweave.errors import LLMError, ValidationError
+from mnemoweave.errors import LLMAuthenticationError, LLMError, LLMRateLimitError, ValidationError
 
 from ._config import LLMConfig
 
@@ -87,16 +87,28 @@ class LLMClient:
             "timeout": cfg.timeout,
             "max_retries": cfg.max_retries,
         }
-        if cfg.base_url:
+        if cfg.provider == "azure_openai":
+            # AzureOpenAI builds /openai/deployments/<name>/... paths, adds ?api-version= and
+            # sends the key as an ``api-key`` header.
+            options["azure_endpoint"] = cfg.base_url
+            options["api_version"] = cfg.api_version
+            if cfg.azure_deployment:
+                options["azure_deployment"] = cfg.azure_deployment
+        elif cfg.base_url:
             options["base_url"] = cfg.base_url
         return options
+
+    def _sdk_class(self, asynchronous: bool) -> Any:
+        import openai
+
+        if self.config.provider == "azure_openai":
+            return openai.AsyncAzureOpenAI if asynchronous else openai.AzureOpenAI
+        return openai.AsyncOpenAI if asynchronous else openai.OpenAI
 
     def _sync_client(self) -> OpenAI:
         with self._lock:
             if self._sync is None:
-                from openai import OpenAI
-
-                self._sync = OpenAI(**self._client_options())
+                self._sync = self._sdk_class(False)(**self._client_options())
             return self._sync
 
     def _async_client(self) -> AsyncOpenAI:
@@ -108,9 +120,7 @@ class LLMClient:
                 del self._async[finished]
             client = self._async.get(loop)
             if client is None:
-                from openai import AsyncOpenAI
-
-                client = self._async[loop] = AsyncOpenAI(**self._client_options())
+                client = self._async[loop] = self._sdk_class(True)(**self._client_options())
             return client
 
     def close(self) -> None:
@@ -246,8 +256,20 @@ class LLMClient:
             cause = f"timed out after {cfg.timeout:g}s per attempt (max_retries={cfg.max_retries})"
         elif isinstance(exc, openai.APIConnectionError):
             cause = f"could not connect (max_retries={cfg.max_retries}): {exc}"
-        elif isinstance(exc, openai.AuthenticationError):
-            cause = f"{_status_text(exc)}; check OPENAI_API_KEY / the api_key in the llm config"
+        elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return LLMAuthenticationError(
+                f"{where}: {_status_text(exc)}; check {cfg.key_env} / the api_key in the llm "
+                "config",
+                provider=cfg.provider,
+                status=exc.status_code,
+            )
+        elif isinstance(exc, openai.RateLimitError):
+            return LLMRateLimitError(
+                f"{where}: {_status_text(exc)} (still rate-limited after "
+                f"max_retries={cfg.max_retries})",
+                provider=cfg.provider,
+                retry_after=_retry_after(exc),
+            )
         elif isinstance(exc, openai.APIStatusError):
             cause = _status_text(exc)
         elif isinstance(exc, ValueError | openai.APIResponseValidationError):
@@ -306,6 +328,16 @@ def _status_text(exc: Any) -> str:
     else:
         message = getattr(exc, "message", None) or str(exc)
     return f"HTTP {status}: {message}" if status is not None else str(message)
+
+
+def _retry_after(exc: Any) -> float | None:
+    """The ``Retry-After`` seconds of an SDK status error's response, if it has a number."""
+    response = getattr(exc, "response", None)
+    value = getattr(response, "headers", {}).get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _mentions_format(exc: Any) -> bool:

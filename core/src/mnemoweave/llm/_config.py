@@ -18,6 +18,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mnemoweave.errors import ConfigurationError
 
+from ._providers import PROVIDERS, provider_names
+
 __all__ = ["LOCAL_API_KEY", "LLMConfig", "ResponseFormatMode", "is_local_url"]
 
 ResponseFormatMode = Literal["auto", "json_schema", "json_object", "none"]
@@ -25,20 +27,9 @@ ResponseFormatMode = Literal["auto", "json_schema", "json_object", "none"]
 LOCAL_API_KEY = "not-needed"
 """Placeholder key sent to local servers (Ollama, vLLM, llama.cpp, LM Studio ignore it)."""
 
-_LOCAL_PROVIDERS: dict[str, str] = {
-    "ollama": "http://localhost:11434/v1",
-    "lmstudio": "http://localhost:1234/v1",
-    "vllm": "http://localhost:8000/v1",
-}
-_REMOTE_PROVIDERS = ("openai", "openai_compatible")
-_BASE_URL_KEYS = (
-    "base_url",
-    "openai_base_url",
-    "ollama_base_url",
-    "vllm_base_url",
-    "lmstudio_base_url",
-)
-_MEM0_COMMON_KEYS = ("model", "api_key", "temperature", "max_tokens")
+_MEM0_COMMON_KEYS = ("model", "api_key", "temperature", "max_tokens", "top_p", "top_k")
+_AZURE_KEYS = ("azure_deployment", "azure_endpoint", "api_key", "api_version", "default_headers")
+_BEDROCK_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_region", "aws_session_token")
 
 
 def _env(name: str) -> str | None:
@@ -93,6 +84,13 @@ class LLMConfig(BaseModel):
     response_format: ResponseFormatMode = "auto"
     extra_headers: dict[str, str] | None = None
     extra_body: dict[str, Any] | None = None
+    #: mem0's provider name (``openai``, ``groq``, ``azure_openai``, ...): picks the client.
+    provider: str = "openai"
+    #: Azure OpenAI only: the deployment name and the ``api-version`` query parameter.
+    azure_deployment: str | None = None
+    api_version: str | None = None
+    #: LiteLLM only: extra keyword arguments for ``litellm.completion`` (AWS region, keys).
+    litellm_params: dict[str, Any] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -106,9 +104,17 @@ class LLMConfig(BaseModel):
         if is_local_url(self.base_url):
             return LOCAL_API_KEY
         raise ConfigurationError(
-            f"no API key for the LLM endpoint {self.endpoint}: set OPENAI_API_KEY (or pass "
+            f"no API key for the LLM endpoint {self.endpoint}: set {self.key_env} (or pass "
             "api_key in the llm config); local servers such as Ollama need no key"
         )
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable this provider's key is read from (for error messages)."""
+        if self.provider == "azure_openai":
+            return "AZURE_OPENAI_API_KEY"
+        known = PROVIDERS.get(self.provider)
+        return known.key_env[0] if known and known.key_env else "OPENAI_API_KEY"
 
     @classmethod
     def from_any(cls, spec: Any) -> LLMConfig:
@@ -161,11 +167,10 @@ def _validated(values: dict[str, Any]) -> LLMConfig:
 
 def _from_mem0(spec: Mapping[str, Any]) -> LLMConfig:
     provider = spec.get("provider")
-    if provider not in _LOCAL_PROVIDERS and provider not in _REMOTE_PROVIDERS:
-        known = sorted([*_REMOTE_PROVIDERS, *_LOCAL_PROVIDERS])
+    if provider not in provider_names() or provider == "langchain":
         raise ConfigurationError(
-            f"llm provider {provider!r} is not supported; mnemoweave calls OpenAI-compatible "
-            f"chat endpoints: use one of {known} (openai_compatible with base_url for others)"
+            f"llm provider {provider!r} is not supported; use one of {provider_names()} "
+            "(openai_compatible with base_url for any other OpenAI-compatible endpoint)"
         )
     extra_top = sorted(set(spec) - {"provider", "config"})
     if extra_top:
@@ -174,21 +179,128 @@ def _from_mem0(spec: Mapping[str, Any]) -> LLMConfig:
     if not isinstance(options, Mapping):
         raise ConfigurationError("llm 'config' must be a dict of options")
     own = set(LLMConfig.model_fields)
-    allowed = own | set(_BASE_URL_KEYS) | set(_MEM0_COMMON_KEYS)
+    allowed = own | set(_MEM0_COMMON_KEYS) | _provider_keys(provider)
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ConfigurationError(
             f"unknown llm config key(s) {unknown} for provider {provider!r}; "
             f"mnemoweave accepts {sorted(allowed)}"
         )
-    values = {k: v for k, v in options.items() if k in own and v is not None}
-    urls = {options[k] for k in _BASE_URL_KEYS if options.get(k)}
+    values: dict[str, Any] = {k: v for k, v in options.items() if k in own and v is not None}
+    values["provider"] = provider
+    body = dict(values.get("extra_body") or {})
+    body.update({k: options[k] for k in ("top_p", "top_k") if options.get(k) is not None})
+    if body:
+        values["extra_body"] = body
+    if provider == "azure_openai":
+        _azure(options, values)
+    elif provider in ("litellm", "aws_bedrock"):
+        _litellm(provider, options, values)
+    else:
+        _compatible(provider, options, values)
+    return _validated(values)
+
+
+def _provider_keys(provider: str) -> set[str]:
+    """mem0 option names a provider accepts beyond the common ones."""
+    if provider == "azure_openai":
+        return {"azure_kwargs"}
+    if provider == "aws_bedrock":
+        return {*_BEDROCK_KEYS, "api_base"}
+    if provider == "litellm":
+        return {"api_base"}
+    keys = {"base_url"} | ({"site_url", "app_name"} if provider == "openrouter" else set())
+    known = PROVIDERS[provider]
+    return keys | ({known.url_key} if known.url_key else set())
+
+
+def _first_env(names: tuple[str, ...]) -> str | None:
+    return next((value for name in names if (value := _env(name))), None)
+
+
+def _compatible(provider: str, options: Mapping[str, Any], values: dict[str, Any]) -> None:
+    """An OpenAI-compatible vendor: its URL, its own key variable, never another's key."""
+    known = PROVIDERS[provider]
+    urls = {options[k] for k in ("base_url", known.url_key) if k and options.get(k)}
     if len(urls) > 1:
         raise ConfigurationError(f"conflicting base URLs in llm config: {sorted(urls)}")
     url = urls.pop() if urls else None
-    if provider in _LOCAL_PROVIDERS:
-        values["base_url"] = _with_v1(url) if url else _LOCAL_PROVIDERS[provider]
-        values.setdefault("api_key", LOCAL_API_KEY)
-    elif url:
-        values["base_url"] = url
-    return _validated(values)
+    if provider in ("openai", "openai_compatible"):
+        if url:
+            values["base_url"] = url
+    else:
+        values["base_url"] = (_with_v1(url) if known.local else url) if url else known.base_url
+        if "api_key" not in values:
+            values["api_key"] = LOCAL_API_KEY if known.local else _first_env(known.key_env)
+    if provider == "openrouter":
+        headers = dict(values.get("extra_headers") or {})
+        if options.get("site_url"):
+            headers["HTTP-Referer"] = str(options["site_url"])
+        if options.get("app_name"):
+            headers["X-Title"] = str(options["app_name"])
+        values["extra_headers"] = headers or None
+
+
+def _azure(options: Mapping[str, Any], values: dict[str, Any]) -> None:
+    """mem0's ``azure_kwargs`` (or the flat fields), falling back to the usual env vars."""
+    azure = options.get("azure_kwargs") or {}
+    if not isinstance(azure, Mapping):
+        raise ConfigurationError("llm config azure_kwargs must be a dict")
+    unknown = sorted(set(azure) - set(_AZURE_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown azure_kwargs key(s) {unknown}; accepted: {sorted(_AZURE_KEYS)}"
+        )
+    values["azure_deployment"] = (
+        azure.get("azure_deployment")
+        or values.get("azure_deployment")
+        or _first_env(("LLM_AZURE_DEPLOYMENT", "AZURE_OPENAI_DEPLOYMENT"))
+    )
+    values["base_url"] = (
+        azure.get("azure_endpoint")
+        or options.get("base_url")
+        or _first_env(("LLM_AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT"))
+    )
+    values["api_version"] = (
+        azure.get("api_version")
+        or values.get("api_version")
+        or _first_env(("LLM_AZURE_API_VERSION", "OPENAI_API_VERSION"))
+    )
+    values["api_key"] = (
+        azure.get("api_key")
+        or options.get("api_key")
+        or _first_env(("LLM_AZURE_OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"))
+    )
+    if azure.get("default_headers"):
+        values["extra_headers"] = {
+            **(values.get("extra_headers") or {}),
+            **azure["default_headers"],
+        }
+    missing = [k for k in ("base_url", "api_version") if not values.get(k)]
+    if missing:
+        raise ConfigurationError(
+            "azure_openai needs azure_kwargs.azure_endpoint and azure_kwargs.api_version "
+            "(or $AZURE_OPENAI_ENDPOINT / $OPENAI_API_VERSION)"
+        )
+
+
+def _litellm(provider: str, options: Mapping[str, Any], values: dict[str, Any]) -> None:
+    """LiteLLM routes by model prefix; ``aws_bedrock`` is LiteLLM's ``bedrock/`` route."""
+    params = dict(values.get("litellm_params") or {})
+    if provider == "aws_bedrock":
+        model = str(values.get("model", ""))
+        if not model or model == LLMConfig.model_fields["model"].default:
+            raise ConfigurationError("aws_bedrock needs config.model (a Bedrock model id)")
+        if not model.startswith("bedrock/"):
+            values["model"] = f"bedrock/{model}"
+        renames = {"aws_region": "aws_region_name"}
+        for key in _BEDROCK_KEYS:
+            if options.get(key):
+                params[renames.get(key, key)] = options[key]
+    if options.get("api_base") or options.get("base_url"):
+        values["base_url"] = options.get("api_base") or options.get("base_url")
+    elif "base_url" not in values:
+        values["base_url"] = None
+    if "api_key" not in values:
+        values["api_key"] = None  # LiteLLM reads each vendor's own variable itself
+    values["litellm_params"] = params or None

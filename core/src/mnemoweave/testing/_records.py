@@ -27,6 +27,9 @@ class RecordedRequest:
     path: str
     route: Route
     headers: dict[str, str] = field(default_factory=dict)
+    #: Names (never values) of the credential headers the request carried, sorted, so a
+    #: test can check that Azure got ``api-key`` and the others ``authorization``.
+    credential_headers: tuple[str, ...] = ()
     body: Any = None
     prompt_tokens: int = 0
     completion_tokens: int = 0

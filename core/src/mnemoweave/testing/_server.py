@@ -93,6 +93,8 @@ def _from_fault(fault: Fault) -> _Answer:
 def _route(method: str, path: str) -> tuple[Route, str]:
     """Map a request path (with or without the ``/v1`` prefix) to a route and its tail."""
     clean = path.split("?", 1)[0].rstrip("/")
+    if clean.startswith("/openai/deployments/"):  # Azure OpenAI: /openai/deployments/<name>/...
+        clean = "/" + clean[len("/openai/deployments/") :].partition("/")[2]
     if clean.startswith("/v1/") or clean == "/v1":
         clean = clean[3:]
     if method == "POST" and clean == "/chat/completions":
@@ -434,6 +436,9 @@ class ScriptedOpenAIServer:
             path=http.path,
             route=route,
             headers=headers,
+            credential_headers=tuple(
+                sorted(k.lower() for k in http.headers if k.lower() in _SECRET_HEADERS)
+            ),
             body=body,
             prompt_tokens=prompt_tokens,
         )
