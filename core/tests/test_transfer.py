@@ -37,28 +37,32 @@ def test_round_trip_reproduces_the_store(tmp_path: Path) -> None:
     with file.open("w", encoding="utf-8") as fh:
         assert export_jsonl(source, fh) >= 3
     before = _dump(source)
-    alice = [r for r in before if r["memory"] == "Alice likes oolong tea"][0]
-    assert len(alice["versions"]) == 1 and [h["event"] for h in alice["history"]] == [
+    alice = next(r for r in before if r["memory"] == "Alice likes oolong tea")
+    assert len(alice["versions"]) == 1
+    assert [h["event"] for h in alice["history"]] == [
         "ADD",
         "UPDATE",
     ]
 
     target = Memory(tmp_path / "b", embedder="hash")
     report = import_jsonl(target, file, batch_size=2)
-    assert report.imported == len(before) and report.skipped == 0
+    assert report.imported == len(before)
+    assert report.skipped == 0
     assert _dump(target) == before
     mid = str(alice["id"])
     assert target.get(mid).memory == "Alice likes oolong tea"
     assert [h.event for h in target.history(mid)] == [h.event for h in source.history(mid)]
     assert target.get(mid).created_at == source.get(mid).created_at
     hits = target.search("oolong", user_id="alice")["results"]
-    assert hits and hits[0]["id"] == mid
+    assert hits
+    assert hits[0]["id"] == mid
     assert target.search("chess", user_id="alice")["results"] == [] or all(
         h["user_id"] == "alice" for h in target.search("chess", user_id="alice")["results"]
     )
 
     again = import_jsonl(target, file)
-    assert again.imported == 0 and again.skipped == len(before)
+    assert again.imported == 0
+    assert again.skipped == len(before)
     assert _dump(target) == before
     source.close()
     target.close()
