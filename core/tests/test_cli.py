@@ -1,4 +1,4 @@
-"""The ``mnemoweave`` command, run as a real subprocess: output, exit codes, export/import, progress."""
+"""The ``mnemoweave`` command, as a real subprocess: output, exit codes, export/import, progress."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def test_add_search_show_history_update_delete(tmp_path: Path) -> None:
     hits = json.loads(_run(store, "search", "tea", "-u", "alice", "--explain", "--json").stdout)
     assert [h["id"] for h in hits] == [mid]
     assert set(hits[0]["explain"]) >= {"dense", "keyword", "fused"}
-    assert json.loads(_run(store, "show", mid, "--json").stdout)["memory"] == "Alice likes green tea"
+    shown = json.loads(_run(store, "show", mid, "--json").stdout)
+    assert shown["memory"] == "Alice likes green tea"
     _run(store, "update", mid, "Alice likes oolong")
     events = json.loads(_run(store, "history", mid, "--json").stdout)
     assert [e["event"] for e in events] == ["ADD", "UPDATE"]
@@ -88,6 +89,7 @@ def test_export_import_round_trip_is_exact_and_idempotent(tmp_path: Path) -> Non
     assert first.read_text(encoding="utf-8") == second.read_text(encoding="utf-8")
     again = json.loads(_run(b, "import", str(first), "--json").stdout)
     assert again == {"imported": 0, "skipped": 2}
+
     # history entries' own ids are positions in each store's log; everything else is kept
     def events(store: Path) -> list[dict[str, object]]:
         rows = json.loads(_run(store, "history", mid, "--json").stdout)
