@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 
+def _clean_env() -> dict[str, str]:
+    """The environment without variables that make rich treat a pipe as a terminal."""
+    drop = {"FORCE_COLOR", "FORCE_TERMINAL", "TTY_COMPATIBLE", "TTY_INTERACTIVE"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
 def _run(store: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MNEMOWEAVE_EMBEDDER": "hash", "MNEMOWEAVE_HOME": str(store)}
+    env = {**_clean_env(), "MNEMOWEAVE_EMBEDDER": "hash", "MNEMOWEAVE_HOME": str(store)}
     done = subprocess.run(
         [sys.executable, "-m", "mnemoweave", *args],
         capture_output=True,
@@ -102,7 +108,7 @@ def test_export_import_round_trip_is_exact_and_idempotent(tmp_path: Path) -> Non
 def _on_tty(store: Path, *args: str) -> tuple[int, str]:
     """Run the command with stdout and stderr on a pseudo-terminal; returns (code, screen)."""
     env = {
-        **os.environ,
+        **_clean_env(),
         "MNEMOWEAVE_EMBEDDER": "hash",
         "MNEMOWEAVE_HOME": str(store),
         "COLUMNS": "160",
