@@ -22,7 +22,7 @@ import mnemoweave
 from mnemoweave import Memory
 from mnemoweave.errors import ConfigurationError
 
-from . import _errors, _mcp_http, _proxy
+from . import _errors, _mcp_http, _proxy, _ui
 from ._context import ServerContext
 from ._keys import KeyStore
 from ._limits import BodyLimit, RateLimiter
@@ -121,6 +121,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(service_api)
     app.include_router(mem0_router)
     app.include_router(_proxy.router)
+    app.include_router(_ui.router)
     _mcp_http.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_origins:

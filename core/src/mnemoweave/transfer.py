@@ -1,0 +1,303 @@
+"""Export a store to JSONL and import it back, keeping ids, timestamps, versions and history.
+
+The file format (``mnemoweave-export``, version 1) is one JSON object per line. The first line is
+a header ``{"format": "mnemoweave-export", "version": 1, "model": ..., "count": N}``; each
+further line is one memory: its columns (``id``, ``memory``, ``user_id``, ``agent_id``,
+``run_id``, ``actor_id``, ``role``, ``metadata``, ``categories``, ``memory_type``,
+``immutable``, ``status``), its times as epoch seconds (``created_at``, ``updated_at``,
+``valid_from``, ``valid_to``, ``recorded_at``, ``expired_at``, ``expires_at``), its earlier
+texts (``versions``) and its events (``history``), plus ``embedding`` when asked for.
+
+Import is batched and idempotent: a memory whose id the store already holds is skipped, so an
+interrupted import is resumed by running it again. Texts are embedded again with the target
+store's embedder (stored embeddings are used only when they come from the same model).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ._keywords import terms_blob
+from ._store import NewRow, text_hash
+from .errors import ValidationError
+from .memory import Memory
+
+__all__ = ["FORMAT", "VERSION", "ImportReport", "export_jsonl", "import_jsonl"]
+
+FORMAT = "mnemoweave-export"
+VERSION = 1
+
+_COLUMNS = (
+    "id, memory, user_id, agent_id, run_id, actor_id, role, metadata, categories, memory_type,"
+    " immutable, status, created_at, updated_at, valid_from, valid_to, recorded_at, expired_at,"
+    " expires_at, rid, embedding"
+)
+_NAMES = [c.strip() for c in _COLUMNS.split(",")]
+_VERSION_COLUMNS = (
+    "memory, metadata, categories, created_at, updated_at, valid_from, valid_to,"
+    " recorded_at, expired_at"
+)
+_HISTORY_COLUMNS = "event, old_memory, new_memory, actor_id, role, created_at, is_deleted"
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did: memories written, memories skipped (their id was already there)."""
+
+    imported: int
+    skipped: int
+
+
+def export_jsonl(
+    memory: Memory,
+    out: IO[str],
+    *,
+    embeddings: bool = False,
+    progress: Progress | None = None,
+) -> int:
+    """Write every memory of ``memory`` (retired ones too) to ``out``; returns how many."""
+    store = memory._store
+    with store.read() as conn:
+        total = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
+        header = {"format": FORMAT, "version": VERSION, "model": store.model_name, "count": total}
+        out.write(json.dumps(header) + "\n")
+        written = 0
+        for row in conn.execute(f"SELECT {_COLUMNS} FROM memories ORDER BY rid"):
+            rec = dict(zip(_NAMES, row))
+            rid, blob = rec.pop("rid"), rec.pop("embedding")
+            rec["metadata"] = json.loads(rec["metadata"])
+            rec["categories"] = json.loads(rec["categories"])
+            rec["immutable"] = bool(rec["immutable"])
+            rec["versions"] = [
+                dict(zip([c.strip() for c in _VERSION_COLUMNS.split(",")], v))
+                for v in conn.execute(
+                    f"SELECT {_VERSION_COLUMNS} FROM memory_versions WHERE rid = ? ORDER BY vid",
+                    (rid,),
+                )
+            ]
+            for v in rec["versions"]:
+                v["metadata"] = json.loads(v["metadata"])
+                v["categories"] = json.loads(v["categories"])
+            rec["history"] = [
+                dict(zip([c.strip() for c in _HISTORY_COLUMNS.split(",")], h))
+                for h in conn.execute(
+                    f"SELECT {_HISTORY_COLUMNS} FROM history WHERE rid = ? ORDER BY id", (rid,)
+                )
+            ]
+            for h in rec["history"]:
+                h["is_deleted"] = bool(h["is_deleted"])
+            if embeddings:
+                rec["embedding"] = np.frombuffer(blob, dtype=np.float32).tolist()
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            written += 1
+            if progress is not None:
+                progress(1)
+    return written
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The header line of an export file; raises ValidationError if it is not one of ours."""
+    with _open(path) as fh:
+        first = fh.readline()
+    return _header(first, path)
+
+
+def import_jsonl(
+    memory: Memory,
+    path: str | Path,
+    *,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Load an export file into ``memory``; memories whose id exists already are skipped."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValidationError("batch_size must be a positive integer")
+    path = Path(path)
+    imported = skipped = 0
+    batch: list[dict[str, Any]] = []
+    for rec in _records(path):
+        batch.append(rec)
+        if len(batch) >= batch_size:
+            done = _write_batch(memory, batch)
+            imported, skipped = imported + done, skipped + len(batch) - done
+            if progress is not None:
+                progress(len(batch))
+            batch = []
+    if batch:
+        done = _write_batch(memory, batch)
+        imported, skipped = imported + done, skipped + len(batch) - done
+        if progress is not None:
+            progress(len(batch))
+    return ImportReport(imported=imported, skipped=skipped)
+
+
+def _open(path: Path) -> IO[str]:
+    try:
+        return path.open(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _header(line: str, path: Path) -> dict[str, Any]:
+    try:
+        header = json.loads(line) if line.strip() else None
+    except json.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValidationError(f"{path}:1: not a mnemoweave export (no {FORMAT!r} header line)")
+    if header.get("version") != VERSION:
+        raise ValidationError(
+            f"{path}:1: export format version {header.get('version')!r} is not supported"
+            f" (this mnemoweave reads version {VERSION})"
+        )
+    return header
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    with _open(path) as fh:
+        _header(fh.readline(), path)
+        for number, line in enumerate(fh, start=2):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+            yield _checked(rec, f"{path}:{number}")
+
+
+def _checked(rec: Any, where: str) -> dict[str, Any]:
+    if not isinstance(rec, dict):
+        raise ValidationError(f"{where}: a memory line must be a JSON object")
+    for key in ("id", "memory"):
+        if not isinstance(rec.get(key), str) or not rec[key]:
+            raise ValidationError(f"{where}: {key!r} must be a non-empty string")
+    if not any(isinstance(rec.get(k), str) and rec[k] for k in ("user_id", "agent_id", "run_id")):
+        raise ValidationError(f"{where}: a memory needs a user_id, agent_id or run_id")
+    for key in ("created_at", "updated_at", "valid_from", "recorded_at"):
+        if not isinstance(rec.get(key), int | float) or isinstance(rec.get(key), bool):
+            raise ValidationError(f"{where}: {key!r} must be a number (epoch seconds)")
+    if not isinstance(rec.get("metadata", {}), dict):
+        raise ValidationError(f"{where}: 'metadata' must be an object")
+    if not isinstance(rec.get("categories", []), list):
+        raise ValidationError(f"{where}: 'categories' must be a list")
+    for key in ("versions", "history"):
+        items = rec.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ValidationError(f"{where}: {key!r} must be a list of objects")
+    return rec
+
+
+def _write_batch(memory: Memory, batch: list[dict[str, Any]]) -> int:
+    """Insert the batch's new memories in one transaction; returns how many were new."""
+    store = memory._store
+    ids = [r["id"] for r in batch]
+    with store.read() as conn:
+        marks = ",".join("?" * len(ids))
+        have = {r[0] for r in conn.execute(f"SELECT id FROM memories WHERE id IN ({marks})", ids)}
+    fresh: dict[str, dict[str, Any]] = {}
+    for rec in batch:
+        if rec["id"] not in have:
+            fresh.setdefault(rec["id"], rec)
+    if not fresh:
+        return 0
+    records = list(fresh.values())
+    vectors = memory._embed([r["memory"] for r in records])
+    old_texts = [v["memory"] for r in records for v in r.get("versions", [])]
+    old_vectors = memory._embed(old_texts) if old_texts else None
+    rows = [_row(r, v) for r, v in zip(records, vectors)]
+    at = 0
+    with store.write() as tx:
+        rids = store.insert(tx, rows)
+        conn = tx.conn
+        conn.executemany("DELETE FROM history WHERE rid = ?", [(rid,) for rid in rids])
+        for rid, rec in zip(rids, records):
+            conn.execute(
+                "UPDATE memories SET status = ?, created_at = ?, updated_at = ?, valid_from = ?,"
+                " valid_to = ?, recorded_at = ?, expired_at = ? WHERE rid = ?",
+                (
+                    int(rec.get("status", 0)),
+                    rec["created_at"],
+                    rec["updated_at"],
+                    rec["valid_from"],
+                    rec.get("valid_to"),
+                    rec["recorded_at"],
+                    rec.get("expired_at"),
+                    rid,
+                ),
+            )
+            conn.executemany(
+                f"INSERT INTO history (rid, memory_id, {_HISTORY_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        rid,
+                        rec["id"],
+                        h.get("event", "ADD"),
+                        h.get("old_memory"),
+                        h.get("new_memory"),
+                        h.get("actor_id"),
+                        h.get("role"),
+                        h.get("created_at", rec["created_at"]),
+                        int(bool(h.get("is_deleted", False))),
+                    )
+                    for h in rec.get("history", [])
+                ],
+            )
+            for v in rec.get("versions", []):
+                assert old_vectors is not None
+                vec = old_vectors[at]
+                at += 1
+                conn.execute(
+                    "INSERT INTO memory_versions (rid, memory, hash, metadata, categories,"
+                    " created_at, updated_at, valid_from, valid_to, recorded_at, expired_at,"
+                    " terms, embedding, model_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        rid,
+                        v["memory"],
+                        text_hash(v["memory"]),
+                        json.dumps(v.get("metadata") or {}, ensure_ascii=False),
+                        json.dumps(v.get("categories") or [], ensure_ascii=False),
+                        v["created_at"],
+                        v["updated_at"],
+                        v["valid_from"],
+                        v["valid_to"],
+                        v["recorded_at"],
+                        v["expired_at"],
+                        terms_blob(v["memory"]),
+                        np.asarray(vec, dtype=np.float32).tobytes(),
+                        store.model_row,
+                    ),
+                )
+    return len(records)
+
+
+def _row(rec: dict[str, Any], vector: np.ndarray) -> NewRow:
+    text = rec["memory"]
+    return NewRow(
+        id=rec["id"],
+        memory=text,
+        hash=text_hash(text),
+        user_id=rec.get("user_id"),
+        agent_id=rec.get("agent_id"),
+        run_id=rec.get("run_id"),
+        actor_id=rec.get("actor_id"),
+        role=rec.get("role"),
+        metadata=json.dumps(rec.get("metadata") or {}, ensure_ascii=False),
+        categories=json.dumps(rec.get("categories") or [], ensure_ascii=False),
+        memory_type=rec.get("memory_type"),
+        immutable=int(bool(rec.get("immutable", False))),
+        timestamp=float(rec["valid_from"]),
+        recorded_at=float(rec["recorded_at"]),
+        expires_at=rec.get("expires_at"),
+        terms=terms_blob(text),
+        vector=vector,
+    )
