@@ -93,6 +93,10 @@ class LLMConfig(BaseModel):
     response_format: ResponseFormatMode = "auto"
     extra_headers: dict[str, str] | None = None
     extra_body: dict[str, Any] | None = None
+    #: The model accepts images; image parts in messages are sent to it (else they raise).
+    enable_vision: bool = False
+    #: The ``detail`` sent with each image part that does not set its own.
+    vision_details: Literal["auto", "high", "low"] = "auto"
 
     @property
     def endpoint(self) -> str:
