@@ -85,7 +85,8 @@ def test_image_url_and_base64_reach_the_one_extraction_call(
     )
     assert [e.memory for e in res.results] == ["Has a golden retriever"]
     content = sent_user_content(server)
-    assert content[0]["type"] == "text" and "This is my dog" in content[0]["text"]
+    assert content[0]["type"] == "text"
+    assert "This is my dog" in content[0]["text"]
     assert content[1:] == [
         {"type": "image_url", "image_url": {"url": "https://example.com/dog.jpg", "detail": "low"}},
         {"type": "image_url", "image_url": {"url": DATA_URI, "detail": "high"}},
@@ -160,7 +161,8 @@ def test_pdf_becomes_one_raw_memory_per_page_with_its_source(tmp_path: Path) -> 
             zip(texts, ["red bicycle", "Lisbon", "likes tea"], strict=True), start=1
         ):
             assert text.startswith("[document pdf inline sha256:")
-            assert f", page {page}]\n" in text and want in text
+            assert f", page {page}]\n" in text
+            assert want in text
         found = mem.search("where does Alex live? Lisbon", user_id="alex", limit=1).results
         assert "Lisbon" in found[0].memory
 
@@ -178,7 +180,9 @@ def test_pdf_pages_reach_the_extraction_prompt(
     assert len(res.results) == 2
     prompt = sent_user_content(server)
     assert isinstance(prompt, str)
-    assert "page 1]" in prompt and "red bicycle" in prompt and "Lisbon" in prompt
+    assert "page 1]" in prompt
+    assert "red bicycle" in prompt
+    assert "Lisbon" in prompt
 
 
 def test_mdx_data_uri_is_chunked_text(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ __all__ = ["DOCUMENT_TYPES", "expand_documents"]
 DOCUMENT_TYPES = frozenset({"pdf_url", "mdx_url", "txt_url"})
 #: Characters per chunk: about 1,000 tokens at the usual four characters a token.
 CHUNK_CHARS = 4_000
+_TEXT_TYPES = frozenset({"application/json", "application/markdown", "application/x-mdx"})
 
 
 def _decode_data_uri(url: str, limit: int) -> tuple[str, bytes]:
@@ -42,9 +43,9 @@ def _decode_data_uri(url: str, limit: int) -> tuple[str, bytes]:
     return mime, unquote(data).encode()
 
 
-def _load(url: str, options: Any) -> bytes:
+def _load(url: str, options: Any) -> tuple[str, bytes]:
     if url.startswith("data:"):
-        return _decode_data_uri(url, options.max_fetch_bytes)[1]
+        return _decode_data_uri(url, options.max_fetch_bytes)
     if urlsplit(url).scheme not in ("http", "https"):
         raise ValidationError(
             f"document URL {url[:80]!r} must be https://..., http://... or a base64 data: URI"
@@ -55,7 +56,18 @@ def _load(url: str, options: Any) -> bytes:
             "public http(s) URLs, or send the document as a base64 data: URI"
         )
     got = _fetch.fetch(url, timeout=options.fetch_timeout, max_bytes=options.max_fetch_bytes)
-    return got.body
+    return got.content_type, got.body
+
+
+def _check_type(kind: str, mime: str, body: bytes) -> None:
+    """A PDF must look like one; a text document must not be declared as binary."""
+    if kind == "pdf_url":
+        if not body.startswith(b"%PDF-"):
+            raise ValidationError(f"the pdf_url document is not a PDF (content type {mime!r})")
+    elif mime and not (mime.startswith("text/") or mime in _TEXT_TYPES):
+        raise ValidationError(
+            f"the {kind} document has content type {mime!r}; expected text (markdown or plain)"
+        )
 
 
 def _pdf_pages(body: bytes) -> list[str]:
@@ -91,7 +103,8 @@ def _chunks(text: str) -> list[str]:
 
 
 def _document_texts(kind: str, url: str, options: Any) -> list[str]:
-    body = _load(url, options)
+    mime, body = _load(url, options)
+    _check_type(kind, mime, body)
     digest = hashlib.sha256(body).hexdigest()[:16]
     name = "inline" if url.startswith("data:") else url
     if kind == "pdf_url":
