@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from mnemoweave import Memory
-from mnemoweave._fetch import FetchRefused, check_url
+from mnemoweave._fetch import check_url
+from mnemoweave.errors import FetchRefusedError as FetchRefused
 from mnemoweave.errors import ValidationError
 from mnemoweave.testing import allow_fetch_from
 

@@ -223,3 +223,24 @@ def test_oversized_and_unfetched_documents_are_clear_errors(tmp_path: Path) -> N
                 {"role": "user", "content": {"type": "txt_url", "txt_url": {"url": small}}},
                 user_id="a",
             )
+
+
+def test_async_add_sends_the_image_too(tmp_path: Path, server: ScriptedOpenAIServer) -> None:
+    import asyncio
+
+    from mnemoweave import AsyncMemory
+
+    async def main() -> None:
+        memory = AsyncMemory(tmp_path / "a", embedder="hash", llm=llm(server, enable_vision=True))
+        try:
+            server.script(ops(("ADD", None, "Likes sunsets")))
+            await memory.add(
+                {"role": "user", "content": {"type": "image_url", "image_url": DATA_URI}},
+                user_id="alex",
+            )
+        finally:
+            await memory.close()
+
+    asyncio.run(main())
+    content = sent_user_content(server)
+    assert content[1] == {"type": "image_url", "image_url": {"url": DATA_URI, "detail": "auto"}}

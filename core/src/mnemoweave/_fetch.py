@@ -19,9 +19,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .errors import ValidationError
+from .errors import FetchRefusedError, ValidationError
 
-__all__ = ["Fetched", "FetchRefused", "check_url", "fetch", "widened"]
+__all__ = ["Fetched", "check_url", "fetch", "widened"]
 
 _MAX_REDIRECTS = 5
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -30,10 +30,6 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Networks a test has explicitly allowed (see mnemoweave.testing.allow_fetch_from); empty
 # for every normal program, so only public addresses can ever be fetched.
 _ALLOWED: list[IPNetwork] = []
-
-
-class FetchRefused(ValidationError):
-    """A URL was not fetched because fetching it would reach a non-public address."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +62,24 @@ def _public(address: IPAddress) -> bool:
 
 
 def check_url(url: str) -> None:
-    """Raise :class:`FetchRefused` unless ``url`` is http(s) and all its addresses are public."""
+    """Raise ``FetchRefusedError`` unless ``url`` is http(s) and all its addresses are public."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise FetchRefused(f"only http and https URLs are fetched, not {parts.scheme or url!r}")
+        raise FetchRefusedError(
+            f"only http and https URLs are fetched, not {parts.scheme or url!r}"
+        )
     host = parts.hostname
     if not host:
-        raise FetchRefused(f"URL {url!r} has no host")
+        raise FetchRefusedError(f"URL {url!r} has no host")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError) as exc:
-        raise FetchRefused(f"cannot resolve the host of {url!r}: {exc}") from None
+        raise FetchRefusedError(f"cannot resolve the host of {url!r}: {exc}") from None
     addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
     bad = sorted(str(a) for a in addresses if not _public(a))
     if bad or not addresses:
-        raise FetchRefused(
+        raise FetchRefusedError(
             f"refusing to fetch {url!r}: {host} resolves to non-public address(es) {bad} "
             "(loopback, private, link-local and reserved ranges are never fetched)"
         )
