@@ -244,3 +244,10 @@ def test_async_add_sends_the_image_too(tmp_path: Path, server: ScriptedOpenAISer
     asyncio.run(main())
     content = sent_user_content(server)
     assert content[1] == {"type": "image_url", "image_url": {"url": DATA_URI, "detail": "auto"}}
+
+
+def test_responses_api_text_parts_count_as_text(tmp_path: Path) -> None:
+    with Memory(tmp_path / "s", embedder="hash") as mem:
+        parts = [{"type": "input_text", "text": "I like tea"}, {"type": "text", "text": "a lot"}]
+        res = mem.add({"role": "user", "content": parts}, user_id="a", infer=False)
+        assert [e.memory for e in res.results] == ["I like tea\na lot"]

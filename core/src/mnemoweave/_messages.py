@@ -52,7 +52,7 @@ def _content_text(content: Any, index: int) -> tuple[str, tuple[Image, ...]]:
             kind = part.get("type") if isinstance(part, Mapping) else None
             if isinstance(part, str):
                 parts.append(part)
-            elif kind == "text":
+            elif kind in ("text", "input_text", "output_text"):
                 text = part.get("text")
                 if not isinstance(text, str):
                     raise ValidationError(
