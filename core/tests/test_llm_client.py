@@ -393,7 +393,7 @@ def test_from_any_mem0_local_providers(
     ("spec", "named"),
     [
         ({"provider": "openai", "config": {"model": "m", "top_q": 0.9}}, "top_q"),
-        ({"provider": "ollama", "config": {"enable_vision": True}}, "enable_vision"),
+        ({"provider": "ollama", "config": {"vision_details": "ultra"}}, "vision_details"),
         ({"provider": "openai", "config": {}, "extra": 1}, "extra"),
         ({"provider": "anthropic_native", "config": {}}, "anthropic_native"),
         ({"model": "m", "temprature": 0.1}, "temprature"),
@@ -405,6 +405,15 @@ def test_from_any_mem0_local_providers(
 def test_from_any_rejects_bad_config_by_name(spec: Any, named: str) -> None:
     with pytest.raises(ConfigurationError, match=named):
         LLMConfig.from_any(spec)
+
+
+def test_mem0_vision_options_are_read() -> None:
+    config = LLMConfig.from_any(
+        {"provider": "ollama", "config": {"enable_vision": True, "vision_details": "high"}}
+    )
+    assert config.enable_vision is True
+    assert config.vision_details == "high"
+    assert LLMConfig.from_any({"model": "m"}).enable_vision is False
 
 
 def test_from_any_rejects_conflicting_base_urls() -> None:

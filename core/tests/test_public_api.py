@@ -17,6 +17,7 @@ EXPECTED = [
     "DimensionMismatchError",
     "EmbeddingError",
     "ExtractionError",
+    "FetchRefusedError",
     "HistoryEntry",
     "ImmutableMemoryError",
     "LLMError",

@@ -192,3 +192,22 @@ def test_mem0_options_we_do_not_have_are_refused_by_name(http: httpx.Client, uid
         )
         assert answer.status_code == 422, answer.text
         assert needle in answer.json()["detail"]
+
+
+def test_mem0_multimodal_shapes_as_written(mem0: Any, uid: str) -> None:
+    import base64
+
+    png = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(8)).decode()
+    doc = "data:text/markdown;base64," + base64.b64encode(b"# Plan\n\nMove to Porto.").decode()
+    added = mem0.add(
+        [
+            {"role": "user", "content": {"type": "image_url", "image_url": {"url": png}}},
+            {"role": "user", "content": {"type": "mdx_url", "mdx_url": {"url": doc}}},
+        ],
+        user_id=uid,
+        infer=False,
+    )
+    texts = [e["data"]["memory"] for e in added["results"]]
+    assert texts[0].startswith("[image 1: inline image/png, 16 bytes, sha256:")
+    assert texts[1].startswith("[document mdx inline sha256:")
+    assert texts[1].endswith("Move to Porto.")

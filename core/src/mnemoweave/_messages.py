@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._media import Image, image_from_part
 from ._validate import bounded
 from ._values import clean
 from .errors import ValidationError
@@ -20,6 +21,8 @@ class Message:
     role: str
     content: str
     name: str | None = None
+    #: Images the message carried; ``content`` holds a reference to each.
+    images: tuple[Image, ...] = ()
 
     def as_dict(self) -> dict[str, str]:
         out = {"role": self.role, "content": self.content}
@@ -28,23 +31,40 @@ class Message:
         return out
 
 
-def _content_text(content: Any, index: int) -> str:
+_PART_HINT = (
+    'content parts are {"type": "text", "text": ...}, {"type": "image_url", "image_url": '
+    '{"url": ...}}, or a document {"type": "pdf_url" | "mdx_url" | "txt_url", "pdf_url": '
+    '{"url": ...}}'
+)
+
+
+def _content_text(content: Any, index: int) -> tuple[str, tuple[Image, ...]]:
     if isinstance(content, str):
-        return content
-    # OpenAI multi-part content: keep the text parts, skip images and audio.
+        return content, ()
+    if isinstance(content, Mapping):  # mem0's single-part shape: content is one part
+        content = [content]
+    # OpenAI multi-part content: text parts joined, images kept; anything else is an error.
     if isinstance(content, Sequence) and not isinstance(content, bytes | bytearray):
         parts: list[str] = []
-        for part in content:
+        images: list[Image] = []
+        for j, part in enumerate(content):
+            where = f"messages[{index}] part {j}"
+            kind = part.get("type") if isinstance(part, Mapping) else None
             if isinstance(part, str):
                 parts.append(part)
-            elif isinstance(part, Mapping) and part.get("type") == "text":
+            elif kind in ("text", "input_text", "output_text"):
                 text = part.get("text")
                 if not isinstance(text, str):
                     raise ValidationError(
                         f"messages[{index}] has a text part without a string 'text'"
                     )
                 parts.append(text)
-        return "\n".join(parts)
+            elif kind == "image_url":
+                images.append(image_from_part(part, where))
+                parts.append(images[-1].reference(len(images)))
+            else:
+                raise ValidationError(f"{where} has unsupported type {kind!r}; {_PART_HINT}")
+        return "\n".join(parts), tuple(images)
     raise ValidationError(
         f"messages[{index}]['content'] must be a string or a list of content parts, "
         f"not {type(content).__name__}"
@@ -70,7 +90,7 @@ def normalize_messages(messages: Any, max_chars: int | None = None) -> list[Mess
     out: list[Message] = []
     for index, item in enumerate(items):
         if isinstance(item, str):
-            role, content, name = "user", item, None
+            role, content, name, images = "user", item, None, ()
         elif isinstance(item, Mapping):
             if "content" not in item:
                 raise ValidationError(f"messages[{index}] has no 'content' key")
@@ -82,7 +102,7 @@ def normalize_messages(messages: Any, max_chars: int | None = None) -> list[Mess
                 raise ValidationError(
                     f"messages[{index}]['role']={role!r} is not one of {sorted(ROLES)}"
                 )
-            content = _content_text(item["content"], index)
+            content, images = _content_text(item["content"], index)
             name = item.get("name")
             if name is not None and not isinstance(name, str):
                 raise ValidationError(f"messages[{index}]['name'] must be a string")
@@ -95,7 +115,7 @@ def normalize_messages(messages: Any, max_chars: int | None = None) -> list[Mess
         if name is not None:
             bounded(clean(name, f"{where} name"), f"{where} name", max_chars)
         if content.strip():
-            out.append(Message(role=role, content=content, name=name or None))
+            out.append(Message(role=role, content=content, name=name or None, images=images))
     if not out:
         raise ValidationError("messages contain no text to remember")
     return out

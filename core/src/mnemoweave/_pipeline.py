@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._keywords import terms_blob
 from ._lease import ATTEMPTS, Lease, LeaseLost, ttl_for
+from ._media import user_content
 from ._sources import link
 from ._store import exact_scope_sql, text_hash
 from ._time import iso
@@ -55,7 +56,7 @@ class Op:
 class Call:
     """One chat-completions request the pipeline wants made."""
 
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     json_schema: dict[str, Any] | None
 
 
@@ -63,7 +64,7 @@ class Call:
 class Job:
     req: AddRequest
     existing: list[Existing]
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     procedural: bool
     max_reply_chars: int = 200_000
     usage: Usage = field(default_factory=Usage)
@@ -113,7 +114,11 @@ def prepare(memory: Memory, req: AddRequest, usage: Usage | None = None) -> Job:
         memory.config.custom_instructions, req.prompt or memory.config.extraction_prompt
     )
     user = prompts.extraction_user(iso(req.observed), [e.text for e in existing], turns)
-    chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    content = user_content(user, req.messages, memory.llm)
+    chat: list[dict[str, Any]] = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": content},
+    ]
     return Job(req, existing, chat, procedural=False, max_reply_chars=limit, usage=usage)
 
 

@@ -52,6 +52,16 @@ class MemoryConfig(BaseModel):
     #: background adds of an overlapping scope (0: never wait). On timeout the read goes on.
     read_your_writes_timeout: float = Field(default=5.0, ge=0, le=3_600, allow_inf_nan=False)
 
+    #: Fetch http(s) document URLs named in messages (off: only data: URIs are read). Even
+    #: when on, loopback, private, link-local and reserved addresses are refused.
+    allow_fetch: bool = False
+    #: Largest fetched or inline document, in bytes.
+    max_fetch_bytes: int = Field(default=10_000_000, ge=1, le=1_000_000_000)
+    #: Seconds one fetch (with its redirects) may take.
+    fetch_timeout: float = Field(default=15.0, gt=0, le=600, allow_inf_nan=False)
+    #: Most characters of text one document may yield.
+    max_document_chars: int = Field(default=500_000, ge=1, le=100_000_000)
+
     @field_validator("path")
     @classmethod
     def _path(cls, value: str | None) -> str | None:

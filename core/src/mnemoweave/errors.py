@@ -5,7 +5,8 @@ can catch everything with one clause or pick the branch they care about::
 
     MnemoweaveError
     ├── ValidationError            bad input: wrong type, empty query, unknown filter operator
-    │   └── ImmutableMemoryError   update() of a memory added with immutable=True, without force
+    │   ├── ImmutableMemoryError   update() of a memory added with immutable=True, without force
+    │   └── FetchRefusedError      a URL not fetched: non-http(s), or a non-public address (SSRF)
     ├── ConfigurationError         the store or client is set up wrong (missing LLM, bad config key)
     ├── NotFoundError              a memory id that does not exist in this store
     ├── StorageError               SQLite / index trouble that is not the caller's input
@@ -40,6 +41,7 @@ __all__ = [
     "DimensionMismatchError",
     "EmbeddingError",
     "ExtractionError",
+    "FetchRefusedError",
     "ImmutableMemoryError",
     "LLMAuthenticationError",
     "LLMError",
@@ -69,6 +71,10 @@ class ImmutableMemoryError(ValidationError):
     def __init__(self, message: str, *, memory_id: str | None = None) -> None:
         super().__init__(message)
         self.memory_id = memory_id
+
+
+class FetchRefusedError(ValidationError):
+    """A URL in the messages was not fetched: not http(s), or it reaches a non-public address."""
 
 
 class ConfigurationError(MnemoweaveError):

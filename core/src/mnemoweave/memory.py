@@ -17,9 +17,11 @@ import numpy as np
 
 from . import _validate as check
 from . import events as _events
+from ._documents import expand_documents
 from ._filters import compile_filters
 from ._fusion import fuse, top
 from ._keywords import bm25, query_terms, terms_blob
+from ._media import require_vision
 from ._messages import Message, normalize_messages
 from ._sources import erase_sources
 from ._store import (
@@ -237,7 +239,9 @@ class Memory:
         categories: Any,
     ) -> AddRequest:
         scope = check.scope_ids(user_id, agent_id, run_id)
-        msgs = normalize_messages(messages, self.config.max_text_chars)
+        msgs = normalize_messages(
+            expand_documents(messages, self.config), self.config.max_text_chars
+        )
         if infer is None:
             infer = self._llm is not None
             if not infer and not self._noticed:
@@ -252,6 +256,7 @@ class Memory:
                 f"{what} needs an LLM: pass llm={{'model': ..., 'base_url': ..., 'api_key': ...}} "
                 "to Memory(...) (any OpenAI-compatible endpoint), or use infer=False"
             )
+        require_vision(msgs, bool(infer), self._llm)
         prompt = check.optional_text(prompt, "prompt", self.config.max_text_chars)
         return AddRequest(
             messages=msgs,

@@ -29,7 +29,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: StrictStr = "user"
-    content: StrictStr | list[Any]
+    content: StrictStr | list[Any] | dict[str, Any]  # mem0 also sends one part as a dict
     name: StrictStr | None = None
 
 

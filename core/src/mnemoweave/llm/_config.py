@@ -91,6 +91,10 @@ class LLMConfig(BaseModel):
     api_version: str | None = None
     #: LiteLLM only: extra keyword arguments for ``litellm.completion`` (AWS region, keys).
     litellm_params: dict[str, Any] | None = None
+    #: The model accepts images; image parts in messages are sent to it (else they raise).
+    enable_vision: bool = False
+    #: The ``detail`` sent with each image part that does not set its own.
+    vision_details: Literal["auto", "high", "low"] = "auto"
 
     @property
     def endpoint(self) -> str:

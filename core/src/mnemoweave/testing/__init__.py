@@ -11,6 +11,8 @@
   read-your-writes without timing).
 * :class:`NetworkGuard`: refuses and records every non-loopback connection (``python -m
   mnemoweave.testing.no_network SCRIPT`` runs a script under it).
+* :func:`allow_fetch_from`: lets ``allow_fetch=True`` reach a test's own local HTTP server
+  (the SSRF guard refuses loopback and private addresses everywhere else).
 * ``mnemoweave.testing.pytest_plugin``: a ``scripted_openai_server`` fixture.
 
 See ``docs/testing.md`` for recipes.
@@ -21,6 +23,7 @@ from __future__ import annotations
 from mnemoweave.embed import HashEmbedder
 
 from ._faults import Fault
+from ._fetching import allow_fetch_from
 from ._gate import WriteGate
 from ._network import NetworkGuard
 from ._records import RecordedRequest
@@ -39,6 +42,7 @@ __all__ = [
     "Reply",
     "ScriptedOpenAIServer",
     "WriteGate",
+    "allow_fetch_from",
     "count_prompt_tokens",
     "count_tokens",
     "fenced",
