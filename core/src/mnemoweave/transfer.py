@@ -10,7 +10,7 @@ texts (``versions``) and its events (``history``), plus ``embedding`` when asked
 
 Import is batched and idempotent: a memory whose id the store already holds is skipped, so an
 interrupted import is resumed by running it again. Texts are embedded again with the target
-store's embedder (stored embeddings are used only when they come from the same model).
+store's embedder (an export's ``embedding`` fields are for other tools; import ignores them).
 """
 
 from __future__ import annotations
