@@ -100,7 +100,7 @@ def test_seed_history_loop_reads_platform_names(tmp_path: Path) -> None:
         "Updated content",
     )
     # Aliases are readable, not extra keys: the dict view keeps mem0's OSS names.
-    assert "action" not in entry.keys()
+    assert "action" not in entry.to_dict()
     assert entry.to_dict()["event"] == "UPDATE"
     m.close()
 
