@@ -158,7 +158,7 @@ def test_update_history_delete(http: httpx.Client, uid: str) -> None:
     error(http.get(f"/api/v1/memories/{mid}"), 404, "NotFoundError")
     erased = ok(http.get(f"/api/v1/memories/{mid}/history"))
     assert erased[-1]["is_deleted"] is True
-    assert all("old_memory" not in e and "new_memory" not in e for e in erased)
+    assert all(e["old_memory"] is None and e["new_memory"] is None for e in erased)
 
 
 def test_delete_by_scope_and_batches(http: httpx.Client, uid: str) -> None:
