@@ -75,7 +75,7 @@ def run(plan: dict[str, Any]) -> None:
     mem = Memory(plan["path"], embedder="hash")
     os.fsync = _wrap(os.fsync, "fsync")
     os.replace = _wrap(os.replace, "replace")
-    mem._store.conn.set_trace_callback(_tracer())
+    mem._engine.backend.store.conn.set_trace_callback(_tracer())
     for i, (op, *args) in enumerate(plan["ops"]):
         if op == "add":
             out = mem.add(args[0], user_id=args[1]).results[0].id

@@ -52,7 +52,7 @@ def test_delete_all_erases_text_from_tables_and_files(tmp_path: Path) -> None:
         assert mem.get(keep).memory == "The sky is blue for the other user"
         assert [e.event for e in mem.history(mid)] == ["ADD", "UPDATE", "DELETE"]
         assert all(e.old_memory is None and e.new_memory is None for e in mem.history(mid))
-        conn = mem._store.conn
+        conn = mem._engine.backend.store.conn
         for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
             for row in conn.execute(f"SELECT * FROM {table}"):
                 assert SECRET not in repr(row), table
@@ -187,7 +187,7 @@ def test_memories_from_before_the_source_links_still_delete(tmp_path: Path) -> N
     with Memory(target) as mem:
         assert mem.delete(updated_id, source=True)["sources_deleted"] == 0
         assert mem.verify()["ok"]
-        versions = [r[0] for r in mem._store.conn.execute("SELECT version FROM schema_migrations")]
+        versions = [r[0] for r in mem._engine.backend.store.conn.execute("SELECT version FROM schema_migrations")]
         assert versions[:2] == [1, 2]
 
 
@@ -290,7 +290,7 @@ SLOW_READER = """
 import sys
 from mnemoweave import Memory
 mem = Memory(sys.argv[1], embedder="hash")
-with mem._store.read() as conn:
+with mem._engine.backend.store.read() as conn:
     conn.execute("SELECT count(*) FROM memories").fetchone()
     print("ready", flush=True)
     sys.stdin.readline()

@@ -20,7 +20,7 @@ from mnemoweave import (
     SchemaVersionError,
     StorageError,
 )
-from mnemoweave._migrations import LATEST
+from mnemoweave.backends.sqlite._migrations import LATEST
 from mnemoweave.embed import HashEmbedder
 
 

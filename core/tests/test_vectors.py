@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnemoweave import _snapshot, _vectors
+from mnemoweave.backends.sqlite import _snapshot, _vectors
 
 
 def test_vector_scores_agree_between_gather_and_faiss_paths() -> None:

@@ -290,27 +290,10 @@ def stats(path: PathOpt = None, embedder: EmbedderOpt = None, as_json: JsonOpt =
 
 
 def _stats(mem: Memory) -> dict[str, Any]:
-    store = mem._store
-    with store.read() as conn:
-        total, active = conn.execute(
-            "SELECT count(*), coalesce(sum(status = 0), 0) FROM memories"
-        ).fetchone()
-        versions = conn.execute("SELECT count(*) FROM memory_versions").fetchone()[0]
-        events = conn.execute("SELECT count(*) FROM history").fetchone()[0]
-        schema = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
-    size = sum(f.stat().st_size for f in Path(mem.path).rglob("*") if f.is_file())
-    return {
-        "path": str(mem.path),
-        "memories": int(total),
-        "active": int(active),
-        "versions": int(versions),
-        "history_events": int(events),
-        "scopes": len(mem.scopes().results),
-        "bytes_on_disk": size,
-        "model": store.model_name,
-        "dim": store.dim,
-        "schema_version": schema,
-    }
+    data = mem.backend.stats()
+    data["path"] = str(mem.path)
+    data["scopes"] = len(mem.scopes().results)
+    return data
 
 
 @app.command()
@@ -332,8 +315,7 @@ def export_(
 ) -> None:
     """Write every memory, with its versions and history, to a JSONL file."""
     with _memory(path, embedder) as mem:
-        with mem._store.read() as conn:
-            total = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
+        total = mem.backend.stats()["memories"]
         with _progress("export", total) as tick:
             if str(file) == "-":
                 count = transfer.export_jsonl(mem, sys.stdout, embeddings=embeddings, progress=tick)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
+
+from .backends.base import Writer
 
 #: How often an add plans again after its lease was taken over before it gives up.
 ATTEMPTS = 3
@@ -67,39 +68,27 @@ class Lease:
         self._pause = min(self._pause * 1.5, 0.2)
         return self._pause
 
-    def try_take(self, conn: sqlite3.Connection) -> bool:
-        """Take the lease unless a live holder has it; the caller holds a write transaction."""
+    def try_take(self, w: Writer) -> bool:
+        """Take the lease unless a live holder has it (inside the writer's transaction)."""
         now = time.time()
-        row = conn.execute(
-            "SELECT owner, pid, host, expires_at FROM scope_leases WHERE scope = ?",
-            (self.scope,),
-        ).fetchone()
+        row = w.lease_holder(self.scope)
         if row is not None and row[0] != self.owner and row[3] > now and _alive(row[1], row[2]):
             self.held = False
             return False
-        conn.execute(
-            "INSERT INTO scope_leases (scope, owner, pid, host, expires_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope) DO UPDATE SET owner = excluded.owner,"
-            " pid = excluded.pid, host = excluded.host, expires_at = excluded.expires_at",
-            (self.scope, self.owner, os.getpid(), _HOST, now + self.ttl),
-        )
+        w.put_lease(self.scope, self.owner, os.getpid(), _HOST, now + self.ttl)
         self.held = True
         return True
 
-    def check(self, conn: sqlite3.Connection) -> None:
+    def check(self, w: Writer) -> None:
         """Raise :class:`LeaseLost` unless this add still holds the scope."""
-        row = conn.execute(
-            "SELECT 1 FROM scope_leases WHERE scope = ? AND owner = ?", (self.scope, self.owner)
-        ).fetchone()
-        if row is None:
+        row = w.lease_holder(self.scope)
+        if row is None or row[0] != self.owner:
             self.held = False
             raise LeaseLost(self.scope)
 
-    def release(self, conn: sqlite3.Connection) -> None:
+    def release(self, w: Writer) -> None:
         """Give the scope back; the caller clears ``held`` once its transaction committed."""
-        conn.execute(
-            "DELETE FROM scope_leases WHERE scope = ? AND owner = ?", (self.scope, self.owner)
-        )
+        w.drop_lease(self.scope, self.owner)
 
 
 class LeaseLost(Exception):

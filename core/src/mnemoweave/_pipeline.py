@@ -16,20 +16,23 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from . import _searching
+from ._adding import append_window, rows_for
+from ._ids import text_hash
 from ._keywords import terms_blob
 from ._lease import ATTEMPTS, Lease, LeaseLost, ttl_for
 from ._media import user_content
-from ._sources import link
-from ._store import exact_scope_sql, text_hash
 from ._time import iso
 from ._time import now as _now
+from .backends.base import Selection
 from .errors import ExtractionError, MnemoweaveError, StorageError
 from .llm import prompts
 from .llm._parse import extract_json, strip_thinking
 from .types import AddEvent, AddResult, Usage
 
 if TYPE_CHECKING:
-    from .memory import AddRequest, Memory
+    from ._adding import AddRequest
+    from ._engine import Engine
 
 logger = logging.getLogger("mnemoweave")
 
@@ -71,50 +74,50 @@ class Job:
 
 
 # -- preparing ------------------------------------------------------------------------------
-def begin(memory: Memory, req: AddRequest) -> Lease:
+def begin(engine: Engine, req: AddRequest) -> Lease:
     """Save the raw messages to the scope's window, and try to take the scope's lease."""
-    lease = Lease(req.key, ttl_for(memory.llm))
-    with memory._store.write() as tx:
-        memory._append_window(tx, req, _now())
-        lease.try_take(tx.conn)
+    lease = Lease(req.key, ttl_for(engine.llm))
+    with engine.backend.write() as w:
+        append_window(engine, w, req, _now())
+        lease.try_take(w)
     return lease
 
 
-def retake(memory: Memory, lease: Lease) -> bool:
+def retake(engine: Engine, lease: Lease) -> bool:
     """Try again to take a lease another add of the scope holds."""
-    with memory._store.write() as tx:
-        return lease.try_take(tx.conn)
+    with engine.backend.write() as w:
+        return lease.try_take(w)
 
 
-def finish(memory: Memory, lease: Lease) -> None:
+def finish(engine: Engine, lease: Lease) -> None:
     """Give the scope back if the add ended without applying (an error, a cancellation)."""
     if not lease.held:
         return
     try:
-        with memory._store.write() as tx:
-            lease.release(tx.conn)
+        with engine.backend.write() as w:
+            lease.release(w)
         lease.held = False
     except MnemoweaveError as exc:  # it expires on its own; the add's own error matters more
         logger.warning("mnemoweave: could not release the lease of %s: %s", lease.scope, exc)
 
 
-def prepare(memory: Memory, req: AddRequest, usage: Usage | None = None) -> Job:
+def prepare(engine: Engine, req: AddRequest, usage: Usage | None = None) -> Job:
     """Gather what the LLM needs to see (the add holds the scope's lease)."""
     usage = Usage() if usage is None else usage
     turns = [(m.role, m.content, m.name) for m in req.messages]
-    limit = memory.config.max_reply_chars
+    limit = engine.config.max_reply_chars
     if req.memory_type == "procedural_memory":
         chat = [
             {"role": "system", "content": prompts.PROCEDURAL_SYSTEM},
             {"role": "user", "content": prompts.procedural_user(turns)},
         ]
         return Job(req, [], chat, procedural=True, max_reply_chars=limit, usage=usage)
-    existing = _existing(memory, req)
+    existing = _existing(engine, req)
     system = prompts.extraction_system(
-        memory.config.custom_instructions, req.prompt or memory.config.extraction_prompt
+        engine.config.custom_instructions, req.prompt or engine.config.extraction_prompt
     )
     user = prompts.extraction_user(iso(req.observed), [e.text for e in existing], turns)
-    content = user_content(user, req.messages, memory.llm)
+    content = user_content(user, req.messages, engine.llm)
     chat: list[dict[str, Any]] = [
         {"role": "system", "content": system},
         {"role": "user", "content": content},
@@ -122,20 +125,25 @@ def prepare(memory: Memory, req: AddRequest, usage: Usage | None = None) -> Job:
     return Job(req, existing, chat, procedural=False, max_reply_chars=limit, usage=usage)
 
 
-def _existing(memory: Memory, req: AddRequest) -> list[Existing]:
-    limit = memory.config.reconcile_limit
+def _existing(engine: Engine, req: AddRequest) -> list[Existing]:
+    limit = engine.config.reconcile_limit
     if limit == 0:
         return []
     query = "\n".join(m.content for m in req.messages if m.role != "system")
     if not query.strip():
         return []
-    user, agent, run = req.ids
     # Exactly the add's scope: an add for agent "bot" alone never sees a user's memories
     # stored under that agent, nor does (alice, bot) see (alice, bot, run-7)'s.
-    found = memory.search(
-        query, user_id=user, agent_id=agent, run_id=run, limit=limit, _exact_scope=True
+    found = _searching.search(
+        engine,
+        query[: engine.config.max_text_chars],
+        Selection(req.scope, _now(), exact=True),
+        limit=limit,
+        threshold=None,
+        keyword_weight=engine.config.keyword_weight,
+        explain=False,
     )
-    return [Existing(item.id, item.memory, item.immutable) for item in found.results]
+    return [Existing(item.id, item.memory, item.immutable) for item in found]
 
 
 # -- talking to the LLM ---------------------------------------------------------------------
@@ -265,7 +273,7 @@ async def adrive(gen: Generator[Call, Any, list[Op]], acomplete: Callable[[Call]
 
 
 # -- applying -------------------------------------------------------------------------------
-def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
+def apply(engine: Engine, job: Job, ops: list[Op], lease: Lease) -> AddResult:
     """Carry out the operations in one transaction and report what happened.
 
     Raises :class:`LeaseLost` (writing nothing) when another add took the scope over while
@@ -274,7 +282,7 @@ def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
     """
     req = job.req
     texts = [op.text for op in ops if op.op in ("ADD", "UPDATE") and op.text]
-    vectors = dict(zip(texts, memory._embed(texts))) if texts else {}
+    vectors = dict(zip(texts, engine.embed(texts))) if texts else {}
     events: list[AddEvent] = []
     touched: set[int] = set()
     now = _now()
@@ -283,10 +291,8 @@ def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
     if job.procedural:
         meta["memory_type"] = "procedural_memory"
     fact_req = replace(req, metadata=meta)
-    exact, exact_params = exact_scope_sql(req.ids)
-    with memory._store.write() as tx:
-        conn = tx.conn
-        lease.check(conn)
+    with engine.backend.write() as w:
+        lease.check(w)
         sources: set[int] = set()  # rids of the memories these messages now back
         seen_hashes: set[str] = set()
         for op in ops:
@@ -296,21 +302,17 @@ def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
             if op.op == "ADD":
                 assert op.text is not None
                 digest = text_hash(op.text)
-                dup = conn.execute(
-                    f"SELECT m.id, m.memory, m.rid FROM memories m WHERE {exact}"
-                    " AND m.status = 0 AND m.hash = ?",
-                    (*exact_params, digest),
-                ).fetchone()
+                dup = w.duplicate(req.ids, digest)
                 if dup is not None or digest in seen_hashes:
                     if dup is not None:
-                        events.append(AddEvent(id=dup[0], memory=dup[1], event="NONE"))
-                        sources.add(dup[2])
+                        events.append(AddEvent(id=dup.id, memory=dup.memory, event="NONE"))
+                        sources.add(dup.key)
                     continue
                 seen_hashes.add(digest)
-                row = memory._rows_for(
+                row = rows_for(
                     fact_req, [op.text], vectors[op.text][None, :], [(actor, None)], now
                 )[0]
-                sources.update(memory._store.insert(tx, [row]))
+                sources.update(w.insert([row]))
                 events.append(
                     AddEvent(
                         id=row.id,
@@ -323,17 +325,13 @@ def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
                 continue
             assert op.index is not None
             target = job.existing[op.index]
-            found = conn.execute(
-                "SELECT m.rid, m.memory, m.immutable, m.status FROM memories m"
-                f" WHERE m.id = ? AND {exact}",
-                (target.id, *exact_params),
-            ).fetchone()
-            if found is None or found[3] != 0:
+            found = w.target(target.id, req.ids)
+            if found is None or not found.active:
                 logger.warning(
                     "mnemoweave: memory %s changed before the LLM reply was applied", target.id
                 )
                 continue
-            rid, current, immutable = found[0], found[1], bool(found[2])
+            rid, current, immutable = found.key, found.memory, found.immutable
             touched.add(op.index)
             sources.add(rid)
             if op.op == "NONE":
@@ -348,8 +346,7 @@ def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
                 if text_hash(op.text) == text_hash(current):
                     events.append(AddEvent(id=target.id, memory=current, event="NONE"))
                     continue
-                memory._store.replace_text(
-                    tx,
+                w.replace_text(
                     rid,
                     text=op.text,
                     hash_=text_hash(op.text),
@@ -369,13 +366,13 @@ def apply(memory: Memory, job: Job, ops: list[Op], lease: Lease) -> AddResult:
                     )
                 )
             else:  # DELETE: retire, keep for history and as_of
-                memory._store.retire(tx, rid, now=now, valid_to=req.observed, actor_id=actor)
+                w.retire(rid, now=now, valid_to=req.observed, actor_id=actor)
                 events.append(AddEvent(id=target.id, memory=current, event="DELETE"))
-        link(conn, sources, req.message_ids)
-        lease.release(conn)
+        w.link_sources(sources, req.message_ids)
+        lease.release(w)
     lease.held = False
     result = AddResult(results=events, usage=job.usage)
-    memory._emit_add(result, req.ids, now)
+    engine.emit_add(result.results, req.ids, now)
     return result
 
 
@@ -390,34 +387,34 @@ def _call_kwargs(call: Call) -> dict[str, Any]:
     return {"json_schema": call.json_schema} if call.json_schema is not None else {}
 
 
-def run_infer(memory: Memory, req: AddRequest) -> AddResult:
+def run_infer(engine: Engine, req: AddRequest) -> AddResult:
     """The synchronous pipeline: take the scope, read it, one LLM call (+ one repair), apply."""
-    lease = begin(memory, req)
+    lease = begin(engine, req)
     usage = Usage()
-    llm = memory.llm
+    llm = engine.llm
     try:
         for _ in range(ATTEMPTS):
             while not lease.held:
                 time.sleep(lease.pause())
-                retake(memory, lease)
-            job = prepare(memory, req, usage)
+                retake(engine, lease)
+            job = prepare(engine, req, usage)
             ops = drive(
                 conversation(job), lambda call: llm.complete(call.messages, **_call_kwargs(call))
             )
             try:
-                return apply(memory, job, ops, lease)
+                return apply(engine, job, ops, lease)
             except LeaseLost:
                 _replanning(lease)
         raise _gave_up(lease)
     finally:
-        finish(memory, lease)
+        finish(engine, lease)
 
 
-async def arun_infer(memory: Memory, req: AddRequest) -> AddResult:
+async def arun_infer(engine: Engine, req: AddRequest) -> AddResult:
     """The async pipeline: SQLite and embedding work in threads, the LLM call on the loop."""
-    lease = await asyncio.to_thread(begin, memory, req)
+    lease = await asyncio.to_thread(begin, engine, req)
     usage = Usage()
-    llm = memory.llm
+    llm = engine.llm
 
     async def acomplete(call: Call) -> Any:
         return await llm.acomplete(call.messages, **_call_kwargs(call))
@@ -426,16 +423,16 @@ async def arun_infer(memory: Memory, req: AddRequest) -> AddResult:
         for _ in range(ATTEMPTS):
             while not lease.held:
                 await asyncio.sleep(lease.pause())
-                await asyncio.to_thread(retake, memory, lease)
-            job = await asyncio.to_thread(prepare, memory, req, usage)
+                await asyncio.to_thread(retake, engine, lease)
+            job = await asyncio.to_thread(prepare, engine, req, usage)
             ops = await adrive(conversation(job), acomplete)
             try:
-                return await asyncio.to_thread(apply, memory, job, ops, lease)
+                return await asyncio.to_thread(apply, engine, job, ops, lease)
             except LeaseLost:
                 _replanning(lease)
         raise _gave_up(lease)
     finally:
-        await asyncio.to_thread(finish, memory, lease)
+        await asyncio.to_thread(finish, engine, lease)
 
 
 def _replanning(lease: Lease) -> None:

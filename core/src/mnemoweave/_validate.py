@@ -192,3 +192,10 @@ def alias(value: Any, default: Any, other: Any, name: str, other_name: str) -> A
             f"{name}={short_repr(value)} and {other_name}={short_repr(other)} disagree; pass one"
         )
     return other
+
+
+def weight(value: Any, name: str = "keyword_weight") -> float:
+    """A weight between 0 and 1 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValidationError(f"{name} must be between 0 and 1, got {value!r}")
+    return float(value)

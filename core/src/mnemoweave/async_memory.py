@@ -12,11 +12,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Unpack, overload
 
+from . import _adding
 from . import _validate as check
+from ._adding import AddOptions, AddRequest
 from ._pipeline import arun_infer
 from .config import MemoryConfig
 from .embed import Embedder
-from .memory import AddHandle, AddOptions, AddRequest, Memory
+from .memory import AddHandle, Memory
 from .types import (
     AddResult,
     BatchResult,
@@ -138,35 +140,34 @@ class AsyncMemory:
         window: bool = True,
     ) -> AddResult | AsyncAddHandle:
         """Like :meth:`Memory.add`; ``background=True`` returns an :class:`AsyncAddHandle`."""
-        req = self._sync._plan_add(
-            messages,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            metadata=metadata,
-            infer=infer,
-            timestamp=timestamp,
-            expiration_date=expiration_date,
-            immutable=immutable,
-            memory_type=memory_type,
-            prompt=prompt,
-            categories=categories,
-        )
-        req.window_done = not check.flag(window, "window")
+        options: dict[str, Any] = {
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "run_id": run_id,
+            "metadata": metadata,
+            "infer": infer,
+            "timestamp": timestamp,
+            "expiration_date": expiration_date,
+            "immutable": immutable,
+            "memory_type": memory_type,
+            "prompt": prompt,
+            "categories": categories,
+        }
+        req = self._sync._plan(messages, options, window)
         if check.flag(background, "background"):
             return AsyncAddHandle(self._sync._submit(req))
         return await self._run_add(req)
 
     async def _run_add(self, req: AddRequest) -> AddResult:
         if not req.infer:
-            return await asyncio.to_thread(self._sync._add_raw, req)
+            return await asyncio.to_thread(_adding.add_raw, self._sync._engine, req)
         # The same per-scope lock as the sync and background paths, taken without blocking
         # the loop (and without leaking it if this coroutine is cancelled while waiting).
-        lock = self._sync._scope_lock(req.key)
+        lock = self._sync._engine.scope_lock(req.key)
         while not lock.acquire(blocking=False):  # noqa: ASYNC110 (a thread lock, not a loop one)
             await asyncio.sleep(0.005)
         try:
-            return await arun_infer(self._sync, req)
+            return await arun_infer(self._sync._engine, req)
         finally:
             lock.release()
 

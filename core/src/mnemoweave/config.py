@@ -27,6 +27,9 @@ class MemoryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, strict=True)
 
     path: str | None = None
+    #: Where memories live: ``"sqlite"`` (the default: SQLite + FAISS under ``path``) or a
+    #: ready :class:`mnemoweave.backends.Backend` object.
+    backend: Any = None
     embedder: Any = None
     llm: Any = None
     #: Extra guidance appended to the extraction prompt (what to remember, what to skip).

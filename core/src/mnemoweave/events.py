@@ -107,34 +107,28 @@ def inserted(rows: Sequence[Any], at: float) -> list[MemoryEvent]:
     ]
 
 
-def current_text(conn: Any, rid: int) -> str | None:
-    """A row's text right now (inside the caller's transaction)."""
-    found = conn.execute("SELECT memory FROM memories WHERE rid = ?", (rid,)).fetchone()
-    return None if found is None else str(found[0])
-
-
-def erased(conn: Any, rids: Sequence[int], at: float) -> list[MemoryEvent]:
-    """DELETE events for rows about to be erased (read inside the erasing transaction)."""
+def erased(targets: Sequence[Any], at: float) -> list[MemoryEvent]:
+    """DELETE events for memories about to be erased (``Target``s read in that transaction)."""
     when = to_datetime(at)
     assert when is not None
-    out: list[MemoryEvent] = []
-    for start in range(0, len(rids), 500):
-        chunk = list(rids[start : start + 500])
-        marks = ",".join("?" * len(chunk))
-        for mid, user, agent, run in conn.execute(
-            f"SELECT id, user_id, agent_id, run_id FROM memories WHERE rid IN ({marks})", chunk
-        ):
-            out.append(MemoryEvent("DELETE", mid, user, agent, run, None, None, when))
-    return out
+    return [
+        MemoryEvent("DELETE", t.id, t.user_id, t.agent_id, t.run_id, None, None, when)
+        for t in targets
+    ]
 
 
-def updated(conn: Any, rid: int, previous: str | None, at: float) -> MemoryEvent:
-    """The UPDATE event for a row changed in the current transaction."""
-    mid, user, agent, run, text = conn.execute(
-        "SELECT id, user_id, agent_id, run_id, memory FROM memories WHERE rid = ?", (rid,)
-    ).fetchone()
+def updated(after: Any, previous: str | None, at: float) -> MemoryEvent:
+    """The UPDATE event for a memory (its ``Target`` after the change) changed just now."""
     when = to_datetime(at)
     assert when is not None
+    text = after.memory
     return MemoryEvent(
-        "UPDATE", mid, user, agent, run, text, None if previous == text else previous, when
+        "UPDATE",
+        after.id,
+        after.user_id,
+        after.agent_id,
+        after.run_id,
+        text,
+        None if previous == text else previous,
+        when,
     )

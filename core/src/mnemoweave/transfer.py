@@ -23,8 +23,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from ._ids import text_hash
 from ._keywords import terms_blob
-from ._store import NewRow, text_hash
+from .backends.base import NewRow
 from .errors import ValidationError
 from .memory import Memory
 
@@ -32,18 +33,6 @@ __all__ = ["FORMAT", "VERSION", "ImportReport", "export_jsonl", "import_jsonl"]
 
 FORMAT = "mnemoweave-export"
 VERSION = 1
-
-_COLUMNS = (
-    "id, memory, user_id, agent_id, run_id, actor_id, role, metadata, categories, memory_type,"
-    " immutable, status, created_at, updated_at, valid_from, valid_to, recorded_at, expired_at,"
-    " expires_at, rid, embedding"
-)
-_NAMES = [c.strip() for c in _COLUMNS.split(",")]
-_VERSION_COLUMNS = (
-    "memory, metadata, categories, created_at, updated_at, valid_from, valid_to,"
-    " recorded_at, expired_at"
-)
-_HISTORY_COLUMNS = "event, old_memory, new_memory, actor_id, role, created_at, is_deleted"
 
 Progress = Callable[[int], None]
 
@@ -64,38 +53,14 @@ def export_jsonl(
     progress: Progress | None = None,
 ) -> int:
     """Write every memory of ``memory`` (retired ones too) to ``out``; returns how many."""
-    store = memory._store
-    with store.read() as conn:
-        total = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
-        header = {"format": FORMAT, "version": VERSION, "model": store.model_name, "count": total}
-        out.write(json.dumps(header) + "\n")
-        written = 0
-        for row in conn.execute(f"SELECT {_COLUMNS} FROM memories ORDER BY rid"):
-            rec = dict(zip(_NAMES, row))
-            rid, blob = rec.pop("rid"), rec.pop("embedding")
-            rec["metadata"] = json.loads(rec["metadata"])
-            rec["categories"] = json.loads(rec["categories"])
-            rec["immutable"] = bool(rec["immutable"])
-            rec["versions"] = [
-                dict(zip([c.strip() for c in _VERSION_COLUMNS.split(",")], v))
-                for v in conn.execute(
-                    f"SELECT {_VERSION_COLUMNS} FROM memory_versions WHERE rid = ? ORDER BY vid",
-                    (rid,),
-                )
-            ]
-            for v in rec["versions"]:
-                v["metadata"] = json.loads(v["metadata"])
-                v["categories"] = json.loads(v["categories"])
-            rec["history"] = [
-                dict(zip([c.strip() for c in _HISTORY_COLUMNS.split(",")], h))
-                for h in conn.execute(
-                    f"SELECT {_HISTORY_COLUMNS} FROM history WHERE rid = ? ORDER BY id", (rid,)
-                )
-            ]
-            for h in rec["history"]:
-                h["is_deleted"] = bool(h["is_deleted"])
-            if embeddings:
-                rec["embedding"] = np.frombuffer(blob, dtype=np.float32).tolist()
+    backend = memory.backend
+    stats = backend.stats()
+    header = {"format": FORMAT, "version": VERSION, "model": stats["model"]}
+    header["count"] = stats["memories"]
+    out.write(json.dumps(header) + "\n")
+    written = 0
+    with backend.read() as reader:
+        for rec in reader.dump(embeddings):
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")
             written += 1
             if progress is not None:
@@ -198,11 +163,9 @@ def _checked(rec: Any, where: str) -> dict[str, Any]:
 
 def _write_batch(memory: Memory, batch: list[dict[str, Any]]) -> int:
     """Insert the batch's new memories in one transaction; returns how many were new."""
-    store = memory._store
-    ids = [r["id"] for r in batch]
-    with store.read() as conn:
-        marks = ",".join("?" * len(ids))
-        have = {r[0] for r in conn.execute(f"SELECT id FROM memories WHERE id IN ({marks})", ids)}
+    backend = memory.backend
+    with backend.read() as reader:
+        have = reader.known_ids([r["id"] for r in batch])
     fresh: dict[str, dict[str, Any]] = {}
     for rec in batch:
         if rec["id"] not in have:
@@ -210,73 +173,13 @@ def _write_batch(memory: Memory, batch: list[dict[str, Any]]) -> int:
     if not fresh:
         return 0
     records = list(fresh.values())
-    vectors = memory._embed([r["memory"] for r in records])
+    engine = memory._engine
+    vectors = engine.embed([r["memory"] for r in records])
     old_texts = [v["memory"] for r in records for v in r.get("versions", [])]
-    old_vectors = memory._embed(old_texts) if old_texts else None
+    old_vectors = list(engine.embed(old_texts)) if old_texts else []
     rows = [_row(r, v) for r, v in zip(records, vectors)]
-    at = 0
-    with store.write() as tx:
-        rids = store.insert(tx, rows)
-        conn = tx.conn
-        conn.executemany("DELETE FROM history WHERE rid = ?", [(rid,) for rid in rids])
-        for rid, rec in zip(rids, records):
-            conn.execute(
-                "UPDATE memories SET status = ?, created_at = ?, updated_at = ?, valid_from = ?,"
-                " valid_to = ?, recorded_at = ?, expired_at = ? WHERE rid = ?",
-                (
-                    int(rec.get("status", 0)),
-                    rec["created_at"],
-                    rec["updated_at"],
-                    rec["valid_from"],
-                    rec.get("valid_to"),
-                    rec["recorded_at"],
-                    rec.get("expired_at"),
-                    rid,
-                ),
-            )
-            conn.executemany(
-                f"INSERT INTO history (rid, memory_id, {_HISTORY_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        rid,
-                        rec["id"],
-                        h.get("event", "ADD"),
-                        h.get("old_memory"),
-                        h.get("new_memory"),
-                        h.get("actor_id"),
-                        h.get("role"),
-                        h.get("created_at", rec["created_at"]),
-                        int(bool(h.get("is_deleted", False))),
-                    )
-                    for h in rec.get("history", [])
-                ],
-            )
-            for v in rec.get("versions", []):
-                assert old_vectors is not None
-                vec = old_vectors[at]
-                at += 1
-                conn.execute(
-                    "INSERT INTO memory_versions (rid, memory, hash, metadata, categories,"
-                    " created_at, updated_at, valid_from, valid_to, recorded_at, expired_at,"
-                    " terms, embedding, model_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        rid,
-                        v["memory"],
-                        text_hash(v["memory"]),
-                        json.dumps(v.get("metadata") or {}, ensure_ascii=False),
-                        json.dumps(v.get("categories") or [], ensure_ascii=False),
-                        v["created_at"],
-                        v["updated_at"],
-                        v["valid_from"],
-                        v["valid_to"],
-                        v["recorded_at"],
-                        v["expired_at"],
-                        terms_blob(v["memory"]),
-                        np.asarray(vec, dtype=np.float32).tobytes(),
-                        store.model_row,
-                    ),
-                )
+    with backend.write() as w:
+        w.restore(records, rows, old_vectors)
     return len(records)
 
 

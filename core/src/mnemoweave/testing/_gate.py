@@ -21,7 +21,7 @@ import numpy as np
 from mnemoweave.embed import HashEmbedder
 
 _WORKER_PREFIX = "mnemoweave-add"
-_WAIT_FRAME = "_await_writes"
+_WAIT_FRAME = "await_writes"
 
 
 class WriteGate:

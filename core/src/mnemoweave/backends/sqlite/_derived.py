@@ -17,11 +17,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..._keywords import TermIndex
+from ...errors import StorageError
 from . import _snapshot as snapshot
-from ._keywords import TermIndex
 from ._snapshot import Stamp
 from ._vectors import VectorIndex
-from .errors import StorageError
 
 _META_KEY = "vector_snapshot"
 

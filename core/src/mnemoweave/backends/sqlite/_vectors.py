@@ -11,7 +11,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from .errors import StorageError
+from ...errors import StorageError
 
 # Up to this many candidates, numpy scores them faster than a FAISS selector search.
 _GATHER_MAX = 4096

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from .errors import SchemaVersionError
+from ...errors import SchemaVersionError
 
 _V1 = """
 CREATE TABLE meta (

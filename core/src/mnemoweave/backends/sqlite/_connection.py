@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._filters import canonical_json
+from ...errors import StorageError
+from ._filter_sql import canonical_json
 from ._storage_errors import from_sqlite, is_busy
-from .errors import StorageError
 
 
 def connect(db_path: Path, *, durability: str, busy_timeout: float) -> sqlite3.Connection:

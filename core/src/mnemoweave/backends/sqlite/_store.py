@@ -9,8 +9,6 @@ SQLite and file-system failures leave here as :class:`StorageError` saying what 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import sqlite3
@@ -24,15 +22,17 @@ from typing import Any
 
 import numpy as np
 
+from ..._ids import scope_key
+from ..._keywords import TermIndex
+from ...errors import ConfigurationError, EmbeddingError, StorageError
+from ..base import NewRow
 from . import _binding as binding
 from . import _erasure as erasure
 from ._connection import connect
 from ._derived import Derived, Owner
-from ._keywords import TermIndex
 from ._migrations import migrate
 from ._storage_errors import from_os, from_sqlite, is_busy
 from ._vectors import VectorIndex
-from .errors import ConfigurationError, EmbeddingError, StorageError
 
 logger = logging.getLogger("mnemoweave")
 
@@ -51,29 +51,6 @@ ITEM_COLUMNS = (
 
 
 @dataclass(slots=True)
-class NewRow:
-    """A memory about to be inserted (the vector goes to SQLite and to the index)."""
-
-    id: str
-    memory: str
-    hash: str
-    user_id: str | None
-    agent_id: str | None
-    run_id: str | None
-    actor_id: str | None
-    role: str | None
-    metadata: str
-    categories: str
-    memory_type: str | None
-    immutable: int
-    timestamp: float
-    recorded_at: float
-    expires_at: float | None
-    terms: bytes
-    vector: np.ndarray
-
-
-@dataclass(slots=True)
 class Txn:
     """Index work to apply once the surrounding SQLite transaction has committed."""
 
@@ -86,29 +63,6 @@ class Txn:
     erased: bool = False
     #: After commit: whether the erased bytes are already gone from the files, or pending.
     erased_on_disk: bool | None = None
-
-
-def new_ids(n: int) -> list[str]:
-    """``n`` random uuid4 strings, made in one batch (bulk inserts create many at once)."""
-    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = raw.tobytes().hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
-        f"{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * n, 32)
-    ]
-
-
-def text_hash(text: str) -> str:
-    """The content hash (md5, as mem0 uses) that spots identical memories in a scope."""
-    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
-def scope_key(user_id: str | None, agent_id: str | None, run_id: str | None) -> str:
-    """Canonical text key of an exact scope, used for the message window."""
-    return json.dumps([user_id, agent_id, run_id], separators=(",", ":"))
 
 
 def scope_sql(scope: dict[str, str], alias: str = "m") -> tuple[str, list[str]]:

@@ -10,7 +10,7 @@ import errno
 import sqlite3
 from pathlib import Path
 
-from .errors import StorageError
+from ...errors import StorageError
 
 _FULL = "the disk holding {dir} is full (or the file size limit was reached): free space and retry"
 _READ_ONLY = (

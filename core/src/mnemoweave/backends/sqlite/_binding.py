@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .errors import ConfigurationError, DimensionMismatchError, EmbeddingError, StorageError
+from ...errors import ConfigurationError, DimensionMismatchError, EmbeddingError, StorageError
 
 #: ``(embedding_models.id, model name, dimension)``
 Bound = tuple[int, str, int]

@@ -1,0 +1,44 @@
+"""Search orchestration: embed the query, let the backend score the selection, fuse, cut.
+
+The backend returns dense and keyword components for every row of the scope (exactly, never
+an approximate global index); fusion, the threshold and the limit are the engine's, so a
+score means the same on every backend.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._fusion import fuse, top
+from ._keywords import query_terms
+from .backends.base import Selection
+from .types import MemoryItem
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+
+def search(
+    engine: Engine,
+    query: str,
+    selection: Selection,
+    *,
+    limit: int,
+    threshold: float | None,
+    keyword_weight: float,
+    explain: bool,
+) -> list[MemoryItem]:
+    """The best ``limit`` memories of ``selection`` for ``query``, scored, best first."""
+    qvec = engine.embed_query(query)
+    terms = query_terms(query)
+    with engine.backend.read() as reader:
+        scored = reader.score(selection, qvec, terms)
+        scores = fuse(scored.dense, scored.keyword, keyword_weight)
+        chosen = top(scores.fused, limit, threshold, scores.dense)
+        versions = None if scored.versions is None else [scored.versions[i] for i in chosen]
+        items = reader.items([int(k) for k in scored.keys[chosen]], versions)
+    for position, item in zip(chosen, items):
+        item.score = float(scores.fused[position])
+        if explain:
+            item.explain = scores.explain(int(position))
+    return items
