@@ -45,7 +45,7 @@ def _crash(mem: Memory, tag: str) -> None:
                 for k in keys
             ]
             done = mem.batch_add(records).results
-            print("".join(f"id {r.id} {k}\n" for r, k in zip(done, keys)), end="", flush=True)
+            print("".join(f"id {r['id']} {k}\n" for r, k in zip(done, keys)), end="", flush=True)
         else:
             added = mem.add(text(tag, str(i)), user_id="crash-user", infer=False)
             print(f"id {added.results[0].id} {i}", flush=True)
