@@ -44,7 +44,9 @@ class ProcessContract(ContractBase):
         if not self.shared_by_processes:
             pytest.skip("backend is not shared by processes (shared_by_processes=False)")
         self.open_memory(contract_config).close()  # create the store once
-        writers = {tag: contract_children("write", contract_config, tag, str(WRITES)) for tag in "ab"}
+        writers = {
+            tag: contract_children("write", contract_config, tag, str(WRITES)) for tag in "ab"
+        }
         for child in writers.values():
             child.expect("ready")
         for child in writers.values():

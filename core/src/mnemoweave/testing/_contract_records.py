@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,9 @@ def _batch(mem: Memory, texts: list[str]) -> list[str]:
 class RecordContract(ContractBase):
     """What a backend must do with individual memories."""
 
-    def test_crud_round_trip(self, contract_memory: Memory, contract_config: dict[str, Any]) -> None:
+    def test_crud_round_trip(
+        self, contract_memory: Memory, contract_config: dict[str, Any]
+    ) -> None:
         """A memory comes back from get/get_all/search/count exactly as added, and persists.
 
         Fix: store and return every field (text, metadata, categories, scope ids); make
@@ -57,7 +60,8 @@ class RecordContract(ContractBase):
         assert mem.count(agent_id="helper") == 1
         assert mem.count(user_id="bo") == 0
         updated = mem.update(mid, metadata={"kind": "pet", "n": 4})
-        assert updated.id == mid and updated.metadata == {"kind": "pet", "n": 4}
+        assert updated.id == mid
+        assert updated.metadata == {"kind": "pet", "n": 4}
         other = mem.add("Bo likes chess", user_id="bo", infer=False).results[0].id
         mem.delete(other)
         mem.close()
@@ -86,7 +90,9 @@ class RecordContract(ContractBase):
             ("UPDATE", "Ana lives in Porto", "Ana lives in Braga"),
         ]
         stamps = [e.created_at for e in history]
-        assert all(a is not None and b is not None and a <= b for a, b in zip(stamps, stamps[1:]))
+        assert all(
+            a is not None and b is not None and a <= b for a, b in itertools.pairwise(stamps)
+        )
         found = mem.search("Ana lives in Lisbon", user_id="ana", limit=10).results
         assert [(r.id, r.memory) for r in found] == [(mid, "Ana lives in Braga")]
         assert mem.count(user_id="ana") == 1
@@ -99,9 +105,13 @@ class RecordContract(ContractBase):
         scope whose interval contains ``t``.
         """
         mem = contract_memory
-        mid = mem.add(
-            "Ana lives in Lisbon", user_id="ana", timestamp="2020-01-01T00:00:00Z", infer=False
-        ).results[0].id
+        mid = (
+            mem.add(
+                "Ana lives in Lisbon", user_id="ana", timestamp="2020-01-01T00:00:00Z", infer=False
+            )
+            .results[0]
+            .id
+        )
         mem.add("Bo lives in Oslo", user_id="bo", timestamp="2020-01-01T00:00:00Z", infer=False)
         mem.update(mid, "Ana lives in Porto")
         then = mem.search("where does Ana live", user_id="ana", as_of="2021-06-01").results
@@ -166,8 +176,20 @@ class RecordContract(ContractBase):
         ids = _batch(mem, [f"heron {i}" for i in range(3)])
         frozen = mem.add("a fixed fact", user_id="ana", immutable=True, infer=False).results[0].id
         attempts: list[tuple[list[dict[str, Any]], type[Exception]]] = [
-            ([{"memory_id": ids[0], "text": "pelican zero"}, {"memory_id": str(uuid.uuid4()), "text": "x"}], NotFoundError),
-            ([{"memory_id": ids[1], "text": "pelican one"}, {"memory_id": frozen, "text": "changed"}], ImmutableMemoryError),
+            (
+                [
+                    {"memory_id": ids[0], "text": "pelican zero"},
+                    {"memory_id": str(uuid.uuid4()), "text": "x"},
+                ],
+                NotFoundError,
+            ),
+            (
+                [
+                    {"memory_id": ids[1], "text": "pelican one"},
+                    {"memory_id": frozen, "text": "changed"},
+                ],
+                ImmutableMemoryError,
+            ),
         ]
         for batch, error in attempts:
             with pytest.raises(error):
@@ -206,10 +228,16 @@ class RecordContract(ContractBase):
         return every byte the backend keeps.
         """
         mem = contract_memory
-        mid = mem.add(
-            f"My locker code is {SECRET}", user_id="victim", metadata={"note": SECRET_META},
-            infer=False,
-        ).results[0].id
+        mid = (
+            mem.add(
+                f"My locker code is {SECRET}",
+                user_id="victim",
+                metadata={"note": SECRET_META},
+                infer=False,
+            )
+            .results[0]
+            .id
+        )
         mem.update(mid, f"My locker code is now {SECRET_NEW}")
         mem.add(f"again {SECRET} in a chat", user_id="victim", agent_id="bot", infer=False)
         keep = mem.add("The sky is blue", user_id="bystander", infer=False).results[0].id

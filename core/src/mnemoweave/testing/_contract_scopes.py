@@ -62,12 +62,21 @@ class ScopeContract(ContractBase):
                 text = f"{words} #{n}.{i}"
                 mine = sorted(mid for mid, (s, _) in model.items() if s[0] == scope[0])
                 if kind == "add":
-                    mid = mem.add(
-                        text, user_id=scope[0], agent_id=scope[1], run_id=scope[2], infer=False
-                    ).results[0].id
+                    mid = (
+                        mem.add(
+                            text, user_id=scope[0], agent_id=scope[1], run_id=scope[2], infer=False
+                        )
+                        .results[0]
+                        .id
+                    )
                     model[mid] = (scope, text)
                 elif kind == "batch":
-                    rec = {"text": text, "user_id": scope[0], "agent_id": scope[1], "run_id": scope[2]}
+                    rec = {
+                        "text": text,
+                        "user_id": scope[0],
+                        "agent_id": scope[1],
+                        "run_id": scope[2],
+                    }
                     for r in mem.batch_add([rec, {**rec, "text": text + " bis"}]).results:
                         model[r["id"]] = (scope, r["memory"])
                 elif kind == "update" and mine:

@@ -21,20 +21,48 @@ FU = "filter-user"
 _K = ["v", "V", "Value v", 0, 1, 2.5, -3, True, False, None, ["v", None], ["a", "b"], [1, 2]]
 _CATS = [[], ["travel"], ["Travel", "winter"], ["health"], ["travel", "food"]]
 FILTERS: list[dict[str, Any]] = [
-    {"k": "v"}, {"k": 1}, {"k": True}, {"k": None}, {"k": ["a", "b"]}, {"k": "*"},
-    {"k": {"eq": 0}}, {"k": {"ne": "v"}}, {"k": {"ne": None}}, {"k": {"in": [None, "V", 2.5]}},
-    {"k": {"nin": [None, 1]}}, {"k": {"gt": 0}}, {"k": {"gte": "V"}}, {"k": {"lt": 1}},
-    {"k": {"lte": -3}}, {"k": {"contains": "v"}}, {"k": {"contains": 1}},
-    {"k": {"icontains": "VALUE"}}, {"n": {"gte": 3, "lt": 9}}, {"metadata": {"s": "s3"}},
-    {"s": {"contains": "1"}}, {"categories": "travel"}, {"categories": {"contains": "winter"}},
-    {"categories": {"icontains": "TRAVEL"}}, {"categories": {"in": ["health", "food"]}},
-    {"categories": {"nin": ["travel"]}}, {"categories": {"ne": "health"}}, {"categories": "*"},
-    {"valid_from": {"gte": 3000, "lt": 8000}}, {"valid_from": {"gt": "1970-01-01T01:00:00Z"}},
-    {"valid_from": 5000}, {"valid_from": {"in": [1000, 2000.0]}}, {"expiration_date": None},
-    {"expiration_date": "*"}, {"expiration_date": {"lt": "2990-01-01"}}, {"agent_id": None},
-    {"agent_id": {"ne": None}}, {"memory": {"icontains": "HERON"}}, {"memory": {"contains": "7"}},
+    {"k": "v"},
+    {"k": 1},
+    {"k": True},
+    {"k": None},
+    {"k": ["a", "b"]},
+    {"k": "*"},
+    {"k": {"eq": 0}},
+    {"k": {"ne": "v"}},
+    {"k": {"ne": None}},
+    {"k": {"in": [None, "V", 2.5]}},
+    {"k": {"nin": [None, 1]}},
+    {"k": {"gt": 0}},
+    {"k": {"gte": "V"}},
+    {"k": {"lt": 1}},
+    {"k": {"lte": -3}},
+    {"k": {"contains": "v"}},
+    {"k": {"contains": 1}},
+    {"k": {"icontains": "VALUE"}},
+    {"n": {"gte": 3, "lt": 9}},
+    {"metadata": {"s": "s3"}},
+    {"s": {"contains": "1"}},
+    {"categories": "travel"},
+    {"categories": {"contains": "winter"}},
+    {"categories": {"icontains": "TRAVEL"}},
+    {"categories": {"in": ["health", "food"]}},
+    {"categories": {"nin": ["travel"]}},
+    {"categories": {"ne": "health"}},
+    {"categories": "*"},
+    {"valid_from": {"gte": 3000, "lt": 8000}},
+    {"valid_from": {"gt": "1970-01-01T01:00:00Z"}},
+    {"valid_from": 5000},
+    {"valid_from": {"in": [1000, 2000.0]}},
+    {"expiration_date": None},
+    {"expiration_date": "*"},
+    {"expiration_date": {"lt": "2990-01-01"}},
+    {"agent_id": None},
+    {"agent_id": {"ne": None}},
+    {"memory": {"icontains": "HERON"}},
+    {"memory": {"contains": "7"}},
     {"AND": [{"k": {"ne": None}}, {"NOT": {"categories": "travel"}}]},
-    {"OR": [{"n": 1}, {"n": 2}, {"k": "v"}]}, {"NOT": [{"n": {"gt": 4}}, {"k": "*"}]},
+    {"OR": [{"n": 1}, {"n": 2}, {"k": "v"}]},
+    {"NOT": [{"n": {"gt": 4}}, {"k": "*"}]},
     {"NOT": {"OR": [{"k": None}, {"categories": {"in": ["winter"]}}]}},
 ]
 
@@ -87,7 +115,11 @@ def _leaf() -> st.SearchStrategy[dict[str, Any]]:
         cat,
         st.just("*"),
         st.builds(lambda o, v: {o: v}, st.sampled_from(["ne", "contains", "icontains"]), cat),
-        st.builds(lambda o, vs: {o: vs}, st.sampled_from(["in", "nin"]), st.lists(cat, min_size=1, max_size=3)),
+        st.builds(
+            lambda o, vs: {o: vs},
+            st.sampled_from(["in", "nin"]),
+            st.lists(cat, min_size=1, max_size=3),
+        ),
     )
     time_cond = st.one_of(
         stamp,
@@ -147,7 +179,7 @@ class SearchContract(ContractBase):
         """
         rows = seed(contract_memory)
 
-        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
         @given(flt=FILTER_TREES)
         def check(flt: dict[str, Any]) -> None:
             self._check_filter(contract_memory, rows, flt)
@@ -165,8 +197,12 @@ class SearchContract(ContractBase):
             [
                 {"text": t, "user_id": "n", "metadata": m}
                 for t, m in [
-                    ("null", {"k": None}), ("text", {"k": "v"}), ("zero", {"k": 0}),
-                    ("false", {"k": False}), ("empty", {"k": ""}), ("absent", {"o": 1}),
+                    ("null", {"k": None}),
+                    ("text", {"k": "v"}),
+                    ("zero", {"k": 0}),
+                    ("false", {"k": False}),
+                    ("empty", {"k": ""}),
+                    ("absent", {"o": 1}),
                 ]
             ]
         )
@@ -214,7 +250,12 @@ class SearchContract(ContractBase):
         small = [{"text": sentence(), "user_id": "tiny"} for _ in range(6)]
         small += [{"text": sentence(), "user_id": "tiny", "agent_id": "a"} for _ in range(30)]
         mem.batch_add(small)
-        for user, agent, k in [("tiny", None, 10), ("tiny", "a", 5), ("tiny", None, 100), ("u3", None, 8)]:
+        for user, agent, k in [
+            ("tiny", None, 10),
+            ("tiny", "a", 5),
+            ("tiny", None, 100),
+            ("u3", None, 8),
+        ]:
             rows = mem.get_all(user_id=user, agent_id=agent, limit=1000).results
             vectors = embed_texts(mem.embedder, [r.memory for r in rows])
             for query in ("river lamp", "falcon ember quartz", "harbor"):

@@ -188,9 +188,7 @@ def _metadata(stored: Any, op: str, arg: Any) -> bool:
     if isinstance(arg, str):
         return isinstance(stored, str) and bool(_ORDER[op](stored, arg))
     return (
-        stored is not _ABSENT
-        and _is_number(stored)
-        and bool(_ORDER[op](float(stored), float(arg)))
+        stored is not _ABSENT and _is_number(stored) and bool(_ORDER[op](float(stored), float(arg)))
     )
 
 
