@@ -28,15 +28,13 @@ def _batch(mem: Memory, texts: list[str]) -> list[str]:
 class RecordContract(ContractBase):
     """What a backend must do with individual memories."""
 
-    def test_crud_round_trip(
-        self, contract_memory: Memory, contract_config: dict[str, Any]
-    ) -> None:
+    def test_crud_round_trip(self, contract_config: dict[str, Any]) -> None:
         """A memory comes back from get/get_all/search/count exactly as added, and persists.
 
         Fix: store and return every field (text, metadata, categories, scope ids); make
         writes durable before ``add`` returns and readable by a newly opened ``Memory``.
         """
-        mem = contract_memory
+        mem = self.open_memory(contract_config)  # closed (and reopened) below
         meta = {"kind": "pet", "n": 3, "tags": ["cat", "indoor"], "nested": {"a": [1, None]}}
         added = mem.add(
             "My cat Biscuit sleeps on the radiator",
@@ -217,9 +215,7 @@ class RecordContract(ContractBase):
         mem.batch_delete(ids[:2])
         assert ids_of(mem.get_all(user_id="ana")) == {ids[2]}
 
-    def test_erase_leaves_no_text_in_stored_bytes(
-        self, contract_memory: Memory, contract_config: dict[str, Any]
-    ) -> None:
+    def test_erase_leaves_no_text_in_stored_bytes(self, contract_config: dict[str, Any]) -> None:
         """After ``delete``/``delete_all`` no byte the backend stores holds the erased text.
 
         Fix: erase the row, its versions, keyword terms, history texts and the scope's
@@ -227,7 +223,7 @@ class RecordContract(ContractBase):
         checkpoint; a server database: no copy left in a table). ``stored_bytes`` must
         return every byte the backend keeps.
         """
-        mem = contract_memory
+        mem = self.open_memory(contract_config)  # closed (and reopened) below
         mid = (
             mem.add(
                 f"My locker code is {SECRET}",
