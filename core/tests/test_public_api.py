@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import mnemoweave
 from mnemoweave import errors
 
@@ -60,3 +63,46 @@ def test_every_error_derives_from_the_base_and_is_drawn_in_the_docstring() -> No
     assert issubclass(errors.SchemaVersionError, errors.StorageError)
     for name in ("AuthenticationError", "PermissionDeniedError", "RateLimitError"):
         assert issubclass(getattr(errors, name), errors.RemoteError)
+
+
+TESTING_EXPECTED = [
+    "BackendContractTests",
+    "ChatHandler",
+    "ChatReply",
+    "EmbeddingHandler",
+    "Fault",
+    "HashEmbedder",
+    "NetworkGuard",
+    "RecordedRequest",
+    "Reply",
+    "ScriptedOpenAIServer",
+    "WriteGate",
+    "allow_fetch_from",
+    "count_prompt_tokens",
+    "count_tokens",
+    "fenced",
+    "operations",
+    "prose_wrapped",
+    "with_think",
+]
+
+
+def test_testing_all_is_pinned_and_sorted() -> None:
+    import mnemoweave.testing as testing
+
+    assert testing.__all__ == TESTING_EXPECTED
+    assert sorted(testing.__all__) == testing.__all__
+    for name in testing.__all__:
+        assert hasattr(testing, name)
+
+
+def test_importing_testing_needs_neither_pytest_nor_hypothesis() -> None:
+    """``BackendContractTests`` is imported on first use, so plain users never need pytest."""
+    code = (
+        "import sys, mnemoweave.testing; "
+        "print(sorted(m for m in ('pytest', 'hypothesis') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

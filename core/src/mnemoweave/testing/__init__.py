@@ -14,11 +14,16 @@
 * :func:`allow_fetch_from`: lets ``allow_fetch=True`` reach a test's own local HTTP server
   (the SSRF guard refuses loopback and private addresses everywhere else).
 * ``mnemoweave.testing.pytest_plugin``: a ``scripted_openai_server`` fixture.
+* :class:`BackendContractTests`: the pytest contract suite every storage backend runs
+  (imported on first use, so ``import mnemoweave.testing`` needs neither pytest nor
+  hypothesis).
 
 See ``docs/testing.md`` for recipes.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from mnemoweave.embed import HashEmbedder
 
@@ -31,7 +36,11 @@ from ._replies import ChatReply, Reply, fenced, operations, prose_wrapped, with_
 from ._server import ChatHandler, EmbeddingHandler, ScriptedOpenAIServer
 from ._tokens import count_prompt_tokens, count_tokens
 
+if TYPE_CHECKING:
+    from ._contract import BackendContractTests
+
 __all__ = [
+    "BackendContractTests",
     "ChatHandler",
     "ChatReply",
     "EmbeddingHandler",
@@ -50,3 +59,12 @@ __all__ = [
     "prose_wrapped",
     "with_think",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import :class:`BackendContractTests` (and with it pytest) only when asked for."""
+    if name == "BackendContractTests":
+        from ._contract import BackendContractTests
+
+        return BackendContractTests
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
