@@ -60,4 +60,5 @@ def _server_backend(url: str, config: MemoryConfig) -> Backend:
             "a postgresql:// backend is not part of this mnemoweave release yet; use the "
             "embedded 'sqlite' backend (the default)"
         ) from None
-    return open_postgres(url, config)
+    backend: Backend = open_postgres(url, config)
+    return backend
