@@ -23,6 +23,7 @@ from ._fusion import fuse, top
 from ._keywords import bm25, query_terms, terms_blob
 from ._media import require_vision
 from ._messages import Message, normalize_messages
+from ._rerank import apply_rerank, build_reranker, rerank_pool
 from ._sources import erase_sources
 from ._store import (
     ITEM_COLUMNS,
@@ -164,6 +165,7 @@ class Memory:
         self.config = build_config(**values)
         self._embedder = get_embedder(self.config.embedder)
         self._llm = _build_llm(self.config.llm)
+        self._reranker = build_reranker(self.config.reranker, self._llm)
         self._store = Store(
             self.config.data_dir(),
             durability=self.config.durability,
@@ -515,6 +517,7 @@ class Memory:
         keyword_weight: float | None = None,
         top_k: int | None = None,
         show_expired: bool | None = None,
+        rerank: bool = False,
         _exact_scope: bool = False,
     ) -> SearchResult:
         """Find the scope's memories most relevant to ``query`` (dense + keyword, fused).
@@ -522,6 +525,9 @@ class Memory:
         Only rows of the given scope (and ``filters``) are scored, exactly. ``as_of`` searches
         the facts that were valid at that time, including texts later updated or retired.
         ``top_k`` and ``show_expired`` are mem0 v2's names for ``limit`` and ``include_expired``.
+        ``rerank=True`` has the configured ``reranker`` reorder the best ``rerank_top_k``
+        candidates at or above ``threshold`` (a fused-score floor); ``score`` is then the
+        reranker's score.
         """
         query = check.text(query, "query", self.config.max_text_chars)
         scope = check.scope_ids(user_id, agent_id, run_id, filters=filters)
@@ -532,6 +538,7 @@ class Memory:
         floor = check.threshold(threshold)
         check.flag(explain, "explain")
         check.flag(include_expired, "include_expired")
+        pool = rerank_pool(self._reranker, rerank, limit, self.config.rerank_top_k)
         weight = self.config.keyword_weight if keyword_weight is None else keyword_weight
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
             raise ValidationError(f"keyword_weight must be between 0 and 1, got {keyword_weight!r}")
@@ -575,7 +582,7 @@ class Memory:
                 blobs = [r[2] for r in rows]
             keyword = bm25(blobs, qterms)
             scores = fuse(dense, keyword, float(weight))
-            chosen = top(scores.fused, limit, floor, scores.dense)
+            chosen = top(scores.fused, pool, floor, scores.dense)
             items = self._items_for(
                 conn, rids[chosen], None if versions is None else [versions[i] for i in chosen]
             )
@@ -585,6 +592,10 @@ class Memory:
             if explain:
                 item.explain = scores.explain(int(position))
             results.append(item)
+        if rerank:
+            results = apply_rerank(
+                self._reranker, query, results, limit, self.config.rerank_fallback
+            )
         return SearchResult._trusted({"results": results})
 
     @staticmethod
@@ -1151,6 +1162,8 @@ class Memory:
         closer = getattr(self._llm, "close", None)
         if callable(closer):
             closer()
+        if self._reranker is not None:
+            self._reranker.close()
         self._store.close()
 
     def __enter__(self) -> Memory:
