@@ -59,6 +59,7 @@ def test_every_error_derives_from_the_base_and_is_drawn_in_the_docstring() -> No
     assert issubclass(errors.ValidationError, ValueError)
     assert issubclass(errors.NotFoundError, LookupError)
     assert issubclass(errors.ExtractionError, errors.LLMError)
+    assert issubclass(errors.RerankError, errors.LLMError)
     assert issubclass(errors.DimensionMismatchError, errors.EmbeddingError)
     assert issubclass(errors.SchemaVersionError, errors.StorageError)
     for name in ("AuthenticationError", "PermissionDeniedError", "RateLimitError"):

@@ -12,6 +12,7 @@ import pytest
 from mnemoweave import (
     AddHandle,
     AuthenticationError,
+    ConfigurationError,
     HistoryEntry,
     ImmutableMemoryError,
     Memory,
@@ -193,3 +194,11 @@ def test_immutable_updates_need_force_and_deletes_take_source(
         {"id": other, "event": "DELETE", "erased_from_disk": True}
     ]
     assert admin.count(user_id=uid) == 0
+
+
+def test_rerank_travels_in_the_search_body(admin: MemoryClient, uid: str) -> None:
+    """The shared server has no reranker: rerank=True must be refused, not ignored."""
+    admin.add("I like green tea", user_id=uid, infer=False)
+    assert admin.search("tea", user_id=uid, rerank=False).results
+    with pytest.raises(ConfigurationError, match="needs a reranker"):
+        admin.search("tea", user_id=uid, rerank=True)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import events as _events
+from ._rerank import build_reranker
 from .backends import Backend, open_backend
 from .config import MemoryConfig
 from .embed import Embedder, embed_query, embed_texts, get_embedder
@@ -36,6 +37,7 @@ class Engine:
         self.on_event = on_event
         self.embedder: Embedder = get_embedder(config.embedder)
         self.llm = _build_llm(config.llm)
+        self.reranker = build_reranker(config.reranker, self.llm)
         self.backend: Backend = open_backend(config.backend, config)
         self.noticed = False
         self._scope_locks: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
@@ -138,6 +140,8 @@ class Engine:
         closer = getattr(self.llm, "close", None)
         if callable(closer):
             closer()
+        if self.reranker is not None:
+            self.reranker.close()
         self.backend.close()
 
 

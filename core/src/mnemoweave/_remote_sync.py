@@ -207,8 +207,9 @@ class MemoryClient:
         keyword_weight: float | None = None,
         top_k: int | None = None,
         show_expired: bool | None = None,
+        rerank: bool = False,
     ) -> SearchResult:
-        """Like :meth:`mnemoweave.Memory.search`."""
+        """Like :meth:`mnemoweave.Memory.search` (``rerank`` uses the server's reranker)."""
         options = wire.arguments(locals(), "self", "query")
         result: SearchResult = self._send(wire.search(query, options))
         return result

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._fusion import fuse, top
 from ._keywords import query_terms
+from ._rerank import apply_rerank, rerank_pool
 from .backends.base import Selection
 from .types import MemoryItem
 
@@ -27,18 +28,26 @@ def search(
     threshold: float | None,
     keyword_weight: float,
     explain: bool,
+    rerank: bool = False,
 ) -> list[MemoryItem]:
-    """The best ``limit`` memories of ``selection`` for ``query``, scored, best first."""
+    """The best ``limit`` memories of ``selection`` for ``query``, scored, best first.
+
+    With ``rerank`` the best ``rerank_top_k`` first-stage results go to the reranker, which
+    orders them (outside the read transaction: it may be a network call).
+    """
+    pool = rerank_pool(engine.reranker, rerank, limit, engine.config.rerank_top_k)
     qvec = engine.embed_query(query)
     terms = query_terms(query)
     with engine.backend.read() as reader:
         scored = reader.score(selection, qvec, terms)
         scores = fuse(scored.dense, scored.keyword, keyword_weight)
-        chosen = top(scores.fused, limit, threshold, scores.dense)
+        chosen = top(scores.fused, pool, threshold, scores.dense)
         versions = None if scored.versions is None else [scored.versions[i] for i in chosen]
         items = reader.items([int(k) for k in scored.keys[chosen]], versions)
     for position, item in zip(chosen, items):
         item.score = float(scores.fused[position])
         if explain:
             item.explain = scores.explain(int(position))
+    if rerank:
+        items = apply_rerank(engine.reranker, query, items, limit, engine.config.rerank_fallback)
     return items

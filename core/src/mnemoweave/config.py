@@ -42,6 +42,14 @@ class MemoryConfig(BaseModel):
     max_reply_chars: int = Field(default=200_000, ge=1_000, le=50_000_000)
     #: Weight of keyword (BM25) relevance in the fused score; the rest is dense similarity.
     keyword_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: The reranking stage of ``search(rerank=True)``: a callable ``(query, texts) -> scores``,
+    #: ``{"provider": "llm"}`` (the configured LLM, one call) or ``{"provider": "endpoint",
+    #: "url": ..., "model": ...}`` (a Cohere/Jina/vLLM ``/rerank`` endpoint); see docs/search.md.
+    reranker: Any = None
+    #: First-stage candidates (best fused scores) the reranker reorders; at least ``limit``.
+    rerank_top_k: int = Field(default=50, ge=1, le=1_000)
+    #: On a reranker failure, warn and keep the first-stage order instead of raising.
+    rerank_fallback: bool = False
     #: Raw messages kept per exact scope (user, agent, run) for chat history and recovery.
     message_window: int = Field(default=200, ge=1, le=100_000)
     #: "normal": survives process crashes (WAL, synchronous=NORMAL); "full": also power loss.

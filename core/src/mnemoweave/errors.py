@@ -16,7 +16,8 @@ can catch everything with one clause or pick the branch they care about::
     ├── LLMError                   the LLM endpoint failed after retries (5xx, timeout)
     │   ├── ExtractionError        the LLM answered, but not with usable memory operations
     │   ├── LLMAuthenticationError 401/403 from the LLM provider: missing, wrong or revoked key
-    │   └── LLMRateLimitError      429 from the LLM provider, still failing after the retries
+    │   ├── LLMRateLimitError      429 from the LLM provider, still failing after the retries
+    │   └── RerankError            the reranker failed: its endpoint, its reply, or the callable
     └── RemoteError                a memory server failed or could not be reached
         ├── AuthenticationError    401: no API key, or an unknown or revoked one
         ├── PermissionDeniedError  403: the key may not touch that scope or operation
@@ -51,6 +52,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RemoteError",
+    "RerankError",
     "SchemaVersionError",
     "StorageError",
     "ValidationError",
@@ -151,6 +153,21 @@ class LLMRateLimitError(LLMError):
         super().__init__(message)
         self.provider = provider
         self.retry_after = retry_after
+
+
+class RerankError(LLMError):
+    """The reranking stage of ``search(rerank=True)`` failed and no fallback is configured.
+
+    Raised for a ``/rerank`` endpoint that fails or answers in the wrong shape, an LLM reply
+    with no usable scores, or a reranker callable that raises or returns the wrong scores.
+    ``provider`` is ``"callable"``, ``"llm"`` or ``"endpoint"``; ``raw`` holds the reply that
+    could not be used, when there was one; the original exception is the ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, provider: str = "", raw: Any = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.raw = raw
 
 
 class RemoteError(MnemoweaveError):

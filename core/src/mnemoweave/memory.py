@@ -196,12 +196,15 @@ class Memory(MessageWindow):
         keyword_weight: float | None = None,
         top_k: int | None = None,
         show_expired: bool | None = None,
+        rerank: bool = False,
     ) -> SearchResult:
         """Find the scope's memories most relevant to ``query`` (dense + keyword, fused).
 
         Only rows of the given scope (and ``filters``) are scored, exactly. ``as_of`` searches
         the facts that were valid at that time, including texts later updated or retired.
         ``top_k`` and ``show_expired`` are mem0 v2's names for ``limit`` and ``include_expired``.
+        ``rerank=True`` has the configured ``reranker`` reorder the best ``rerank_top_k``
+        first-stage results; ``score`` is then the reranker's score.
         """
         query = check.text(query, "query", self.config.max_text_chars)
         scope = check.scope_ids(user_id, agent_id, run_id, filters=filters)
@@ -231,6 +234,7 @@ class Memory(MessageWindow):
             threshold=floor,
             keyword_weight=weight,
             explain=explain,
+            rerank=rerank,
         )
         return SearchResult._trusted({"results": results})
 

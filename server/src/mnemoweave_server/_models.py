@@ -75,6 +75,8 @@ class SearchBody(Scoped):
     keyword_weight: float | None = None
     top_k: StrictInt | None = None
     show_expired: StrictBool | None = None
+    #: Reorder the first stage's best candidates with the server's configured reranker.
+    rerank: StrictBool = False
 
 
 class ListBody(Scoped):

@@ -147,15 +147,19 @@ class LLMClient:
         json_schema: Mapping[str, Any] | None = None,
         schema_name: str = "memory_ops",
         strict: bool = True,
+        max_tokens: int | None = None,
     ) -> LLMReply:
-        """Send ``messages`` and return the reply; raises ``LLMError`` when the call fails."""
+        """Send ``messages`` and return the reply; raises ``LLMError`` when the call fails.
+
+        ``max_tokens`` caps this reply (else the config's ``max_tokens``, if any).
+        """
         payload = _checked_messages(messages)
         client = self._sync_client()
         started = time.perf_counter()
         attempts = 0
         while True:
             sent = self._sent_format(json_schema)
-            kwargs = self._request(payload, json_schema, schema_name, strict, sent)
+            kwargs = self._request(payload, json_schema, schema_name, strict, sent, max_tokens)
             try:
                 raw = client.chat.completions.with_raw_response.create(**kwargs)
                 attempts += raw.retries_taken + 1
@@ -172,6 +176,7 @@ class LLMClient:
         json_schema: Mapping[str, Any] | None = None,
         schema_name: str = "memory_ops",
         strict: bool = True,
+        max_tokens: int | None = None,
     ) -> LLMReply:
         """Async twin of :meth:`complete`, with the same arguments and errors."""
         payload = _checked_messages(messages)
@@ -180,7 +185,7 @@ class LLMClient:
         attempts = 0
         while True:
             sent = self._sent_format(json_schema)
-            kwargs = self._request(payload, json_schema, schema_name, strict, sent)
+            kwargs = self._request(payload, json_schema, schema_name, strict, sent, max_tokens)
             try:
                 raw = await client.chat.completions.with_raw_response.create(**kwargs)
                 attempts += raw.retries_taken + 1
@@ -202,6 +207,7 @@ class LLMClient:
         schema_name: str,
         strict: bool,
         sent: SentFormat,
+        max_tokens: int | None = None,
     ) -> dict[str, Any]:
         cfg = self.config
         kwargs: dict[str, Any] = {
@@ -209,8 +215,8 @@ class LLMClient:
             "messages": messages,
             "temperature": cfg.temperature,
         }
-        if cfg.max_tokens is not None:
-            kwargs["max_tokens"] = cfg.max_tokens
+        if max_tokens is not None or cfg.max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens if max_tokens is not None else cfg.max_tokens
         if sent == "json_schema" and json_schema is not None:
             kwargs["response_format"] = {
                 "type": "json_schema",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 __all__ = ["RecordedRequest", "Route"]
 
-Route = Literal["chat", "embeddings", "models", "unknown"]
+Route = Literal["chat", "embeddings", "models", "rerank", "unknown"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 It answers ``POST /v1/chat/completions`` from a script (a queue of replies and faults, or a
 handler function; ``stream=true`` as server-sent chunks), ``POST /v1/embeddings`` with
-deterministic hash vectors, and ``GET /v1/models``, and records every request with
+deterministic hash vectors, ``POST /rerank`` (Cohere/Jina/vLLM shape, scripted scores) and
+``GET /v1/models``, and records every request with
 deterministic token counts. Because it is real HTTP, the official ``openai`` SDK (sync and
 async, 2.x and 3.x) runs unmodified against it, retries, timeouts and all.
 """
@@ -27,6 +28,7 @@ from ._faults import Fault
 from ._protocol import chat_completion, embedding_list, error_body, model_list
 from ._records import RecordedRequest, Route
 from ._replies import ChatReply, Reply, reply_content
+from ._rerank_route import RerankHandler, RerankRoute, RerankScript, rerank_tokens
 from ._streaming import chunk_events, pieces, write_stream
 from ._tokens import count_prompt_tokens, count_tokens
 
@@ -101,6 +103,8 @@ def _route(method: str, path: str) -> tuple[Route, str]:
         return "chat", ""
     if method == "POST" and clean == "/embeddings":
         return "embeddings", ""
+    if method == "POST" and clean in ("/rerank", "/v2/rerank"):
+        return "rerank", ""
     if method == "GET" and (clean == "/models" or clean.startswith("/models/")):
         return "models", clean[len("/models/") :] if clean != "/models" else ""
     return "unknown", ""
@@ -164,7 +168,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.server.owner._serve(self, "POST")
 
 
-class ScriptedOpenAIServer:
+class ScriptedOpenAIServer(RerankRoute):
     """An OpenAI-compatible server on ``127.0.0.1`` answering from a script, for tests.
 
     Use it as a context manager and point any OpenAI client at :attr:`base_url`::
@@ -191,6 +195,11 @@ class ScriptedOpenAIServer:
     ``encoding_format``; see :meth:`enqueue_embedding_fault` and :attr:`embedding_handler`
     to make them fail.
 
+    ``POST /rerank`` (also ``/v1/rerank``, ``/v2/rerank``) answers ``{"results": [{"index",
+    "relevance_score"}]}``, best first and cut to ``top_n``, with scores from
+    :attr:`rerank_handler`, else :meth:`script_rerank`'s queue, else the share of the
+    query's words each document contains; :attr:`rerank_requests` records them.
+
     Every request is recorded (:attr:`requests`) with tokens counted by
     :func:`mnemoweave.testing.count_tokens`'s rule; the ``usage`` in responses uses the same
     counts. All methods are thread-safe.
@@ -201,6 +210,7 @@ class ScriptedOpenAIServer:
         *,
         handler: ChatHandler | None = None,
         embedding_handler: EmbeddingHandler | None = None,
+        rerank_handler: RerankHandler | None = None,
         embedding_dim: int = 384,
         models: Sequence[str] = ("scripted-model",),
         validate_json: bool = False,
@@ -209,6 +219,8 @@ class ScriptedOpenAIServer:
         HashEmbedder(embedding_dim)  # validate the dimension now, not on the first request
         self.handler: ChatHandler | None = handler
         self.embedding_handler: EmbeddingHandler | None = embedding_handler
+        self.rerank_handler: RerankHandler | None = rerank_handler
+        self._rerank_script: deque[RerankScript] = deque()
         self.embedding_dim = embedding_dim
         self.models = tuple(models)
         self.validate_json = validate_json
@@ -343,6 +355,7 @@ class ScriptedOpenAIServer:
         with self._lock:
             self._chat_script.clear()
             self._embedding_faults.clear()
+            self._rerank_script.clear()
             self._records.clear()
             self._problems.clear()
 
@@ -427,6 +440,8 @@ class ScriptedOpenAIServer:
                 prompt_tokens = sum(_embedding_text(x)[1] for x in _inputs_of(body))
             except ValueError:
                 prompt_tokens = 0
+        elif route == "rerank":
+            prompt_tokens = rerank_tokens(body)
         with self._lock:
             index = self._next_index
             self._next_index += 1
@@ -448,6 +463,8 @@ class ScriptedOpenAIServer:
             answer, completion_tokens, reply = self._answer_embeddings(record), 0, None
         elif route == "models":
             answer, completion_tokens, reply = self._answer_models(tail), 0, None
+        elif route == "rerank":
+            answer, completion_tokens, reply = self._rerank_answer(record), 0, None
         else:
             answer = _error(
                 404, f"ScriptedOpenAIServer has no route {method} {http.path}", code="not_found"
@@ -569,6 +586,14 @@ class ScriptedOpenAIServer:
             prompt_tokens=record.prompt_tokens,
         )
         return _Answer(200, payload)
+
+    def _rerank_answer(self, record: RecordedRequest) -> _Answer:
+        outcome = self._answer_rerank(record)
+        if isinstance(outcome, Fault):
+            return _from_fault(outcome)
+        if isinstance(outcome, str):
+            return self._loud(record.index, outcome)
+        return _Answer(*outcome)
 
     def _answer_models(self, model_id: str) -> _Answer:
         listing = model_list(self.models)
