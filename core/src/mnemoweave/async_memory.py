@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Unpack, overload
 
+from . import _docinfer
 from . import _validate as check
-from ._pipeline import arun_infer
 from .config import MemoryConfig
 from .embed import Embedder
 from .memory import AddHandle, AddOptions, AddRequest, Memory
@@ -166,7 +166,7 @@ class AsyncMemory:
         while not lock.acquire(blocking=False):  # noqa: ASYNC110 (a thread lock, not a loop one)
             await asyncio.sleep(0.005)
         try:
-            return await arun_infer(self._sync, req)
+            return await _docinfer.arun(self._sync, req)  # one call, or one per chunk
         finally:
             lock.release()
 

@@ -17,9 +17,9 @@ import numpy as np
 
 from . import _validate as check
 from . import events as _events
-from ._documents import expand_documents
 from ._filters import compile_filters
 from ._fusion import fuse, top
+from ._intake import intake, with_source
 from ._keywords import bm25, query_terms, terms_blob
 from ._media import require_vision
 from ._messages import Message, normalize_messages
@@ -239,9 +239,7 @@ class Memory:
         categories: Any,
     ) -> AddRequest:
         scope = check.scope_ids(user_id, agent_id, run_id)
-        msgs = normalize_messages(
-            expand_documents(messages, self.config), self.config.max_text_chars
-        )
+        msgs = intake(messages, self.config)
         if infer is None:
             infer = self._llm is not None
             if not infer and not self._noticed:
@@ -347,10 +345,9 @@ class Memory:
     def _run_add(self, req: AddRequest) -> AddResult:
         if not req.infer:
             return self._add_raw(req)
-        from ._pipeline import run_infer
+        from ._docinfer import run
 
-        with self._scope_lock(req.key):
-            return run_infer(self, req)
+        return run(self, req, self._scope_lock)  # one call, or one per document chunk
 
     def _scope_lock(self, key: str) -> Any:
         """The lock that serialises infer adds of one scope (dropped when no one holds it)."""
@@ -424,9 +421,12 @@ class Memory:
         vectors: np.ndarray,
         speakers: Sequence[tuple[str | None, str | None]],
         recorded: float,
+        metas: Sequence[Mapping[str, Any]] | None = None,
     ) -> list[NewRow]:
-        """Rows for new memories; ``speakers`` holds each text's ``(actor_id, role)``."""
+        """Rows for new memories; ``speakers`` holds each text's ``(actor_id, role)``, and
+        ``metas`` (when given) each text's own metadata instead of the request's."""
         meta, cats = _json(req.metadata, "{}"), _json(req.categories, "[]")
+        row_metas = [meta] * len(texts) if metas is None else [_json(m, "{}") for m in metas]
         user, agent, run = req.ids
         return [
             _new_row(
@@ -438,7 +438,7 @@ class Memory:
                 run,
                 actor,
                 role,
-                meta,
+                row_meta,
                 cats,
                 req.memory_type,
                 req.immutable,
@@ -446,8 +446,8 @@ class Memory:
                 recorded,
                 req.expires,
             )
-            for memory_id, text, vector, (actor, role) in zip(
-                new_ids(len(texts)), texts, vectors, speakers
+            for memory_id, text, vector, (actor, role), row_meta in zip(
+                new_ids(len(texts)), texts, vectors, speakers, row_metas
             )
         ]
 
@@ -460,7 +460,9 @@ class Memory:
         texts = [m.content for m in kept]
         vectors = self._embed(texts)
         recorded = _now()
-        rows = self._rows_for(req, texts, vectors, [(m.name, m.role) for m in kept], recorded)
+        metas = [with_source(req.metadata, m.source) for m in kept]  # document chunks' sources
+        speakers = [(m.name, m.role) for m in kept]
+        rows = self._rows_for(req, texts, vectors, speakers, recorded, metas)
         with self._store.write() as tx:
             self._store.insert(tx, rows)
             self._append_window(tx, req, recorded)
@@ -470,11 +472,11 @@ class Memory:
                     id=r.id,
                     memory=r.memory,
                     event="ADD",
-                    metadata=req.metadata or None,
+                    metadata=meta or None,
                     actor_id=r.actor_id,
                     role=r.role,
                 )
-                for r in rows
+                for r, meta in zip(rows, metas, strict=True)
             ]
         )
         self._emit_add(result, req.ids, recorded)
@@ -1101,7 +1103,7 @@ class Memory:
     ) -> None:
         """Add messages to the scope's window only (no memories are created)."""
         req = AddRequest(
-            messages=normalize_messages(messages, self.config.max_text_chars),
+            messages=normalize_messages(messages, self.config.max_text_chars, files=self.config),
             scope=check.scope_ids(user_id, agent_id, run_id),
             metadata={},
             categories=[],
