@@ -11,7 +11,7 @@ import pytest
 from llama_index.core.base.llms.types import ImageBlock
 from llama_index.core.llms import ChatMessage, MessageRole, TextBlock
 
-from mnemoweave import Memory
+from mnemoweave import Memory, ValidationError
 from mnemoweave.testing import ScriptedOpenAIServer
 from mnemoweave.testing import operations as ops
 from mnemoweave_llamaindex import MnemoweaveMemory
@@ -73,3 +73,21 @@ def test_image_records_round_trip_through_pending_state(store: Memory) -> None:
     rebuilt = from_record(record)
     assert [type(b).__name__ for b in rebuilt.blocks] == ["TextBlock", "ImageBlock"]
     assert as_record(rebuilt) == record
+
+
+def test_an_image_block_path_is_read_only_with_allow_files(
+    tmp_path: Path, server: ScriptedOpenAIServer
+) -> None:
+    picture = tmp_path / "plant.png"
+    picture.write_bytes(RAW_PNG)
+    llm = {"model": "m", "base_url": server.base_url, "api_key": "k", "enable_vision": True}
+    message = ChatMessage(role=MessageRole.USER, blocks=[ImageBlock(path=picture)])
+    with Memory(tmp_path / "off", embedder="hash", llm=llm) as store:
+        binding = MnemoweaveMemory.from_memory(store, user_id="ada").binding
+        with pytest.raises(ValidationError, match="allow_files=True"):
+            binding.remember([as_record(message)])
+    assert server.chat_requests == []
+    server.script(ops(("ADD", None, "Has a plant picture")))
+    with Memory(tmp_path / "on", embedder="hash", llm=llm, allow_files=True) as store:
+        MnemoweaveMemory.from_memory(store, user_id="ada").binding.remember([as_record(message)])
+    assert image_urls(server) == [DATA_URI]
