@@ -255,3 +255,19 @@ def test_bad_local_files_are_clear_errors(
         pytest.raises(ValidationError, match=match),
     ):
         mem.add(msg, user_id="a", infer=False)
+
+
+def test_chunks_sharing_a_call_may_exceed_max_text_chars_together(
+    tmp_path: Path, server: ScriptedOpenAIServer
+) -> None:
+    body = "\n\n".join(f"Paragraph {i}: " + "word " * 150 for i in range(16))  # ~12k chars
+    uri = "data:text/plain;base64," + base64.b64encode(body.encode()).decode()
+    server.script(ops(("ADD", None, "Wrote many paragraphs")))
+    options = {"max_text_chars": 5_000, "max_document_calls": 1}
+    with Memory(tmp_path / "s", embedder="hash", llm=llm(server), **options) as mem:
+        part = {"type": "txt_url", "txt_url": {"url": uri}}
+        res = mem.add({"role": "user", "content": [part]}, user_id="a")
+    assert len(server.chat_requests) == 1
+    assert all(f"Paragraph {i}:" in prompts(server)[0] for i in range(16))
+    assert res.results[0].metadata is not None
+    assert res.results[0].metadata["document"]["type"] == "txt"

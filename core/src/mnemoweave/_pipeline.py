@@ -127,6 +127,7 @@ def _existing(memory: Memory, req: AddRequest) -> list[Existing]:
     if limit == 0:
         return []
     query = "\n".join(m.content for m in req.messages if m.role != "system")
+    query = query[: memory.config.max_text_chars]  # many messages (document chunks) join long
     if not query.strip():
         return []
     user, agent, run = req.ids
