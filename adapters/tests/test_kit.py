@@ -103,8 +103,12 @@ def test_message_helpers() -> None:
     class Obj:
         def __init__(self) -> None:
             self.type = "ai"
-            self.content = [{"type": "text", "text": "Hello"}, {"type": "image_url"}]
+            self.content = [
+                {"type": "text", "text": "Hello"},
+                {"type": "image_url", "image_url": "https://x/a.png"},
+            ]
 
+    image = {"type": "image_url", "image_url": {"url": "https://x/a.png"}}  # kept, never dropped
     msgs = to_messages(
         [
             {"role": "human", "content": "Hi, I'm Ana"},
@@ -117,10 +121,10 @@ def test_message_helpers() -> None:
     assert msgs == [
         {"role": "user", "content": "Hi, I'm Ana"},
         {"role": "system", "content": "rules"},
-        {"role": "assistant", "content": "Hello"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Hello"}, image]},
         {"role": "user", "content": "plain text"},
     ]
-    assert to_messages(msgs, roles={"assistant"}) == [{"role": "assistant", "content": "Hello"}]
+    assert to_messages(msgs, roles={"system"}) == [{"role": "system", "content": "rules"}]
     assert last_user_text(msgs) == "plain text"
     assert last_user_text([]) == ""
 

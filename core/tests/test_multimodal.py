@@ -167,22 +167,26 @@ def test_pdf_becomes_one_raw_memory_per_page_with_its_source(tmp_path: Path) -> 
         assert "Lisbon" in found[0].memory
 
 
-def test_pdf_pages_reach_the_extraction_prompt(
+def test_pdf_pages_each_reach_their_own_extraction_call(
     vision: Memory, server: ScriptedOpenAIServer
 ) -> None:
     pdf = make_pdf(["Alex owns a red bicycle", "Alex lives in Lisbon"])
     uri = "data:application/pdf;base64," + base64.b64encode(pdf).decode()
-    server.script(ops(("ADD", None, "Owns a red bicycle"), ("ADD", None, "Lives in Lisbon")))
+    server.script(ops(("ADD", None, "Owns a red bicycle")), ops(("ADD", None, "Lives in Lisbon")))
     res = vision.add(
         [{"role": "user", "content": [{"type": "pdf_url", "pdf_url": {"url": uri}}]}],
         user_id="alex",
     )
-    assert len(res.results) == 2
-    prompt = sent_user_content(server)
-    assert isinstance(prompt, str)
-    assert "page 1]" in prompt
-    assert "red bicycle" in prompt
-    assert "Lisbon" in prompt
+    assert [e.memory for e in res.results] == ["Owns a red bicycle", "Lives in Lisbon"]
+    # What each call was given to read (the second also sees page 1's fact, to reconcile).
+    first, second = (r.messages[-1]["content"].split("Messages:")[1] for r in server.chat_requests)
+    assert "page 1]" in first
+    assert "red bicycle" in first
+    assert "Lisbon" not in first
+    assert "page 2]" in second
+    assert "Lisbon" in second
+    assert "bicycle" not in second
+    assert res.usage.llm_calls == 2
 
 
 def test_mdx_data_uri_is_chunked_text(tmp_path: Path) -> None:

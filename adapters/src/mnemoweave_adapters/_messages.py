@@ -2,13 +2,17 @@
 
 Each adapter maps its own message types to plain values first (objects with ``role`` /
 ``type`` and ``content`` attributes also work); these helpers do the rest: role aliases,
-multi-part content, and skipping empty or non-text turns.
+multi-part content, and skipping empty turns. Images (and mem0 document parts) are kept:
+a message that carries any comes out with OpenAI content parts (its text first), which
+``add`` sends to a vision LLM in the extraction call (see ``_parts.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from ._parts import media_parts
 
 ROLE_ALIASES = {
     "human": "user",
@@ -57,22 +61,40 @@ def normalize_role(role: Any, default: str = "user") -> str:
     return ROLE_ALIASES.get(key, default)
 
 
-def to_message(obj: Any, *, default_role: str = "user") -> dict[str, str] | None:
-    """One message as ``{"role", "content"[, "name"]}``, or ``None`` when it has no text."""
+def _with_media(text: str, raw: Any) -> str | list[dict[str, Any]]:
+    """``text`` alone, or content parts (text first) when ``raw`` holds images or documents."""
+    media = media_parts(raw)
+    if not media:
+        return text
+    head = [{"type": "text", "text": text}] if text.strip() else []
+    return [*head, *media]
+
+
+def to_message(obj: Any, *, default_role: str = "user") -> dict[str, Any] | None:
+    """One message as ``{"role", "content"[, "name"]}``, or ``None`` when it has no content.
+
+    ``content`` is the message's text, or a list of OpenAI content parts when the message
+    also carries images (any framework's spelling) or mem0 document parts.
+    """
     name = None
+    raw: Any
     if isinstance(obj, str):
-        role, content = default_role, obj
+        role, raw = default_role, obj
     elif isinstance(obj, Mapping):
         role = obj.get("role", obj.get("type", default_role))
-        content = text_of(obj.get("content"))
+        raw = obj.get("content")
         name = obj.get("name")
     elif isinstance(obj, tuple) and len(obj) == 2:
-        role, content = obj[0], text_of(obj[1])
+        role, raw = obj[0], obj[1]
     else:
         role = getattr(obj, "role", None) or getattr(obj, "type", None) or default_role
-        content = text_of(getattr(obj, "content", None))
+        raw = getattr(obj, "content", None)
         name = getattr(obj, "name", None)
-    if not content.strip():
+        blocks = getattr(obj, "blocks", None)  # LlamaIndex ChatMessage: images live there
+        if isinstance(blocks, list) and media_parts(blocks):
+            raw = blocks
+    content = _with_media(text_of(raw), raw)
+    if isinstance(content, str) and not content.strip():
         return None
     out = {"role": normalize_role(getattr(role, "value", role), default_role), "content": content}
     if isinstance(name, str) and name:
@@ -80,7 +102,7 @@ def to_message(obj: Any, *, default_role: str = "user") -> dict[str, str] | None
     return out
 
 
-def to_messages(objs: Iterable[Any], *, roles: Iterable[str] | None = None) -> list[dict[str, str]]:
+def to_messages(objs: Iterable[Any], *, roles: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Normalise many messages, keeping only ``roles`` when given (e.g. ``{"user"}``)."""
     keep = set(roles) if roles is not None else None
     out = []
@@ -97,5 +119,5 @@ def last_user_text(messages: Iterable[Any]) -> str:
     for obj in messages:
         msg = to_message(obj)
         if msg is not None and msg["role"] == "user":
-            last = msg["content"]
+            last = text_of(msg["content"])
     return last

@@ -7,6 +7,7 @@ rule for every adapter, :class:`RawPolicy`, picks what is stored instead:
 
 * only messages whose role is in ``roles`` (default: the user's; what the assistant said is
   rarely a fact about the user);
+* a message carrying an image or a document is always kept (the part is the content);
 * not small talk: a message made only of greeting / thanks / acknowledgement words
   (:data:`SMALL_TALK`, a few languages);
 * not shorter than ``min_chars`` letters and digits (CJK characters count three each);
@@ -111,6 +112,13 @@ def _bare_question(text: str) -> bool:
     return not any(_states_something(s) for s in sentences)
 
 
+def _carries_media(content: Any) -> bool:
+    """Whether message content (OpenAI parts) holds an image or a document part."""
+    return isinstance(content, list) and any(
+        isinstance(part, Mapping) and part.get("type") not in (None, "text") for part in content
+    )
+
+
 @dataclass(frozen=True)
 class RawPolicy:
     """Which automatically captured messages become verbatim memories (see the module doc)."""
@@ -149,7 +157,10 @@ class RawPolicy:
         role = message.get("role")
         if role not in self.roles:
             return f"role {role!r} is not stored"
-        return self.why_text_skipped(message.get("content"))
+        content = message.get("content")
+        if _carries_media(content):
+            return None  # an image or document the user shared is content, not small talk
+        return self.why_text_skipped(content)
 
     def why_text_skipped(self, text: Any) -> str | None:
         """The content checks alone (for text with no role, such as a CrewAI task result)."""

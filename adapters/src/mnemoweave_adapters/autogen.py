@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from autogen_agentchat.base import TaskResult
-from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, MultiModalMessage
 from autogen_core import CancellationToken, Component, Image
 from autogen_core.memory import (
     Memory,
@@ -351,12 +351,16 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
             return binding.remember(payload, background=True, metadata=metadata)
         return await binding.aremember(payload, metadata=metadata)
 
-    def _as_message(self, obj: Any) -> dict[str, str] | None:
+    def _as_message(self, obj: Any) -> dict[str, Any] | None:
         if isinstance(obj, BaseAgentEvent):
             return None
         if isinstance(obj, BaseChatMessage):
             role = "user" if obj.source in self._user_sources else "assistant"
-            return to_message({"role": role, "content": obj.to_model_text(), "name": obj.source})
+            # A MultiModalMessage keeps its images: the kit turns each into an image part.
+            content = list(obj.content) if isinstance(obj, MultiModalMessage) else None
+            return to_message(
+                {"role": role, "content": content or obj.to_model_text(), "name": obj.source}
+            )
         if isinstance(obj, SystemMessage) and _is_block(obj.content):
             return None
         return _llm_message(obj) if isinstance(obj, _LLM_TYPES) else to_message(obj)
@@ -365,8 +369,11 @@ class MnemoweaveMemory(Memory, Component[MnemoweaveMemoryConfig]):
 _LLM_TYPES = (SystemMessage, UserMessage, AssistantMessage, FunctionExecutionResultMessage)
 
 
-def _llm_message(msg: LLMMessage) -> dict[str, str] | None:
-    """An autogen-core ``LLMMessage`` as a ``{role, content[, name]}`` dict (``None``: no text)."""
+def _llm_message(msg: LLMMessage) -> dict[str, Any] | None:
+    """An autogen-core ``LLMMessage`` as a ``{role, content[, name]}`` dict (``None``: no text).
+
+    A ``UserMessage`` whose content holds ``Image`` objects keeps them as image parts.
+    """
     if isinstance(msg, SystemMessage):
         return to_message({"role": "system", "content": msg.content})
     if isinstance(msg, UserMessage):

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import numpy as np
 
 from . import _validate as check
-from ._documents import expand_documents
 from ._ids import new_ids, scope_key, text_hash
+from ._intake import intake, with_source
 from ._keywords import terms_blob
 from ._media import require_vision
 from ._messages import Message, normalize_messages
@@ -89,7 +89,7 @@ def plan_add(engine: Engine, messages: Any, options: Mapping[str, Any]) -> AddRe
     """Validate an ``add`` call (``options`` as in :class:`AddOptions`) into a request."""
     scope = check.scope_ids(options.get("user_id"), options.get("agent_id"), options.get("run_id"))
     config = engine.config
-    msgs = normalize_messages(expand_documents(messages, config), config.max_text_chars)
+    msgs = intake(messages, config)
     infer = options.get("infer")
     if infer is None:
         infer = engine.llm is not None
@@ -125,7 +125,7 @@ def plan_add(engine: Engine, messages: Any, options: Mapping[str, Any]) -> AddRe
 def window_request(engine: Engine, messages: Any, scope: dict[str, str]) -> AddRequest:
     """A request that only records messages in the scope's window (``append_messages``)."""
     return AddRequest(
-        messages=normalize_messages(messages, engine.config.max_text_chars),
+        messages=normalize_messages(messages, engine.config.max_text_chars, files=engine.config),
         scope=scope,
         metadata={},
         categories=[],
@@ -142,10 +142,9 @@ def run_add(engine: Engine, req: AddRequest) -> AddResult:
     """Carry out a planned add in this thread."""
     if not req.infer:
         return add_raw(engine, req)
-    from ._pipeline import run_infer
+    from ._docinfer import run  # one call, or one per document chunk
 
-    with engine.scope_lock(req.key):
-        return run_infer(engine, req)
+    return run(engine, req, engine.scope_lock)
 
 
 def record_window(engine: Engine, req: AddRequest) -> None:
@@ -173,9 +172,12 @@ def rows_for(
     vectors: np.ndarray,
     speakers: Sequence[tuple[str | None, str | None]],
     recorded: float,
+    metas: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[NewRow]:
-    """Rows for new memories; ``speakers`` holds each text's ``(actor_id, role)``."""
+    """Rows for new memories; ``speakers`` holds each text's ``(actor_id, role)``, and
+    ``metas`` (when given) each text's own metadata instead of the request's."""
     meta, cats = json_or(req.metadata, "{}"), json_or(req.categories, "[]")
+    row_metas = [meta] * len(texts) if metas is None else [json_or(m, "{}") for m in metas]
     user, agent, run = req.ids
     return [
         new_row(
@@ -187,7 +189,7 @@ def rows_for(
             run,
             actor,
             role,
-            meta,
+            row_meta,
             cats,
             req.memory_type,
             req.immutable,
@@ -195,8 +197,8 @@ def rows_for(
             recorded,
             req.expires,
         )
-        for memory_id, text, vector, (actor, role) in zip(
-            new_ids(len(texts)), texts, vectors, speakers
+        for memory_id, text, vector, (actor, role), row_meta in zip(
+            new_ids(len(texts)), texts, vectors, speakers, row_metas
         )
     ]
 
@@ -209,7 +211,9 @@ def add_raw(engine: Engine, req: AddRequest) -> AddResult:
     texts = [m.content for m in kept]
     vectors = engine.embed(texts)
     recorded = _now()
-    rows = rows_for(req, texts, vectors, [(m.name, m.role) for m in kept], recorded)
+    metas = [with_source(req.metadata, m.source) for m in kept]  # document chunks' sources
+    speakers = [(m.name, m.role) for m in kept]
+    rows = rows_for(req, texts, vectors, speakers, recorded, metas)
     with engine.backend.write() as w:
         w.insert(rows)
         append_window(engine, w, req, recorded)
@@ -219,11 +223,11 @@ def add_raw(engine: Engine, req: AddRequest) -> AddResult:
                 id=r.id,
                 memory=r.memory,
                 event="ADD",
-                metadata=req.metadata or None,
+                metadata=meta or None,
                 actor_id=r.actor_id,
                 role=r.role,
             )
-            for r in rows
+            for r, meta in zip(rows, metas, strict=True)
         ]
     )
     engine.emit_add(result.results, req.ids, recorded)

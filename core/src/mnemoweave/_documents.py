@@ -1,9 +1,11 @@
 """Documents named in messages (``pdf_url``, ``mdx_url``, ``txt_url`` parts) turned into text.
 
 A document part is replaced, before the messages are normalised, by one text message per
-chunk, each headed with its source (type, URL or name, content hash, page), so raw storage
-keeps the chunks and the infer call sees where each came from. The body comes from a
-base64 data URI or, only with ``allow_fetch=True``, from an SSRF-guarded fetch.
+chunk (a :class:`~mnemoweave._messages.DocumentChunk`), each headed with its source (type,
+URL or file, content hash, page) and carrying it as a ``source`` dict, which becomes the
+``document`` metadata of the memories made from it. The body comes from a base64 data
+URI, only with ``allow_fetch=True`` from an SSRF-guarded fetch, and only with
+``allow_files=True`` from a local file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from . import _fetch
+from ._files import is_local, read_local
+from ._messages import DocumentChunk
 from .errors import ConfigurationError, ValidationError
 
 __all__ = ["DOCUMENT_TYPES", "expand_documents"]
@@ -43,12 +47,18 @@ def _decode_data_uri(url: str, limit: int) -> tuple[str, bytes]:
     return mime, unquote(data).encode()
 
 
-def _load(url: str, options: Any) -> tuple[str, bytes]:
+def _load(url: str, options: Any, what: str) -> tuple[str, bytes, dict[str, Any]]:
+    """The document's MIME type, bytes, and where it came from (``url``/``file``/``inline``)."""
     if url.startswith("data:"):
-        return _decode_data_uri(url, options.max_fetch_bytes)
+        mime, body = _decode_data_uri(url, options.max_fetch_bytes)
+        return mime, body, {"inline": True}
+    if is_local(url):
+        found = read_local(url, options, what)
+        return found.mime, found.body, {"file": found.path.name}
     if urlsplit(url).scheme not in ("http", "https"):
         raise ValidationError(
-            f"document URL {url[:80]!r} must be https://..., http://... or a base64 data: URI"
+            f"document URL {url[:80]!r} must be https://..., http://..., a base64 data: URI, "
+            "or a local path with allow_files=True"
         )
     if not options.allow_fetch:
         raise ValidationError(
@@ -56,7 +66,7 @@ def _load(url: str, options: Any) -> tuple[str, bytes]:
             "public http(s) URLs, or send the document as a base64 data: URI"
         )
     got = _fetch.fetch(url, timeout=options.fetch_timeout, max_bytes=options.max_fetch_bytes)
-    return got.content_type, got.body
+    return got.content_type, got.body, {"url": url}
 
 
 def _check_type(kind: str, mime: str, body: bytes) -> None:
@@ -102,11 +112,14 @@ def _chunks(text: str) -> list[str]:
     return [c.strip() for c in out if c.strip()]
 
 
-def _document_texts(kind: str, url: str, options: Any) -> list[str]:
-    mime, body = _load(url, options)
+def _document_chunks(
+    kind: str, url: str, options: Any, what: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each chunk's headed text and its source (type, where, sha256, page for PDFs)."""
+    mime, body, origin = _load(url, options, what)
     _check_type(kind, mime, body)
-    digest = hashlib.sha256(body).hexdigest()[:16]
-    name = "inline" if url.startswith("data:") else url
+    sha = hashlib.sha256(body).hexdigest()
+    name = origin.get("url") or origin.get("file") or "inline"
     if kind == "pdf_url":
         pages = [(i + 1, t) for i, t in enumerate(_pdf_pages(body))]
     else:
@@ -120,14 +133,18 @@ def _document_texts(kind: str, url: str, options: Any) -> list[str]:
             f"the {kind} document has {total:,} characters of text, more than "
             f"max_document_chars={options.max_document_chars:,}"
         )
-    texts = []
+    doc_type = kind[:-4]
+    out = []
     for page, text in pages:
         where = f", page {page}" if page else ""
+        source: dict[str, Any] = {"type": doc_type, **origin, "sha256": sha}
+        if page:
+            source["page"] = page
         for chunk in _chunks(text):
-            texts.append(f"[document {kind[:-4]} {name} sha256:{digest}{where}]\n{chunk}")
-    if not texts:
+            out.append((f"[document {doc_type} {name} sha256:{sha[:16]}{where}]\n{chunk}", source))
+    if not out:
         raise ValidationError(f"the {kind} document has no extractable text")
-    return texts
+    return out
 
 
 def _part_url(part: Mapping[str, Any], kind: str, where: str) -> str:
@@ -160,19 +177,20 @@ def expand_documents(messages: Any, options: Any) -> Any:
             out.append(item)
             continue
         kept: list[Any] = []
-        texts: list[str] = []
+        chunks: list[tuple[str, dict[str, Any]]] = []
         for j, part in enumerate(parts):
             kind = part.get("type") if isinstance(part, Mapping) else None
             if kind in DOCUMENT_TYPES:
-                url = _part_url(part, str(kind), f"messages[{index}] part {j}")
-                texts.extend(_document_texts(str(kind), url, options))
+                where = f"messages[{index}] part {j}"
+                url = _part_url(part, str(kind), where)
+                chunks.extend(_document_chunks(str(kind), url, options, where))
             else:
                 kept.append(part)
-        if not texts:
+        if not chunks:
             out.append(item)
             continue
         changed = True
         if kept:
             out.append({**item, "content": kept})
-        out.extend({**item, "content": text} for text in texts)
+        out.extend(DocumentChunk({**item, "content": text}, src) for text, src in chunks)
     return out if changed else messages

@@ -2,7 +2,9 @@
 
 Images are never dropped: with ``infer`` they go to a vision-capable LLM as OpenAI
 ``image_url`` parts inside the one extraction call; with ``infer=False`` the stored text
-carries a reference to each (its URL, or the type, size and hash of an inline image).
+carries a reference to each (its URL, or the type, size and hash of an inline image). A
+local file (a path or ``file://`` URL, only with ``allow_files=True``) is read and sent
+inline as a data URI; its reference names the file.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._files import is_local, read_local
 from .errors import ValidationError
 
 __all__ = ["Image", "image_from_part", "require_vision", "user_content"]
@@ -33,6 +36,8 @@ class Image:
 
     url: str
     detail: str | None = None
+    #: The local file the image was read from (then ``url`` is its data URI).
+    file: str | None = None
 
     def reference(self, number: int) -> str:
         """The text that stands for the image in stored text and in the prompt."""
@@ -41,12 +46,29 @@ class Image:
         mime = self.url[5:].split(";")[0] or "image"
         data = base64.b64decode(self.url.partition(",")[2])
         digest = hashlib.sha256(data).hexdigest()[:16]
-        return f"[image {number}: inline {mime}, {len(data):,} bytes, sha256:{digest}]"
+        where = f"file {self.file}" if self.file else "inline"
+        return f"[image {number}: {where} {mime}, {len(data):,} bytes, sha256:{digest}]"
 
 
-def image_from_part(part: Mapping[str, Any], where: str) -> Image:
-    """Validate an OpenAI ``image_url`` part (URL or base64 data URI) into an :class:`Image`."""
+def _from_file(url: str, detail: str | None, where: str, options: Any) -> Image:
+    found = read_local(url, options, f"{where} (an image)")
+    mime = found.mime
+    if not mime.startswith("image/"):
+        raise ValidationError(
+            f"{where}: {found.path.name!r} is not an image file (type {mime or 'unknown'!r})"
+        )
+    if len(found.body) > MAX_INLINE_IMAGE_BYTES:
+        raise ValidationError(f"{where}: the image is larger than {MAX_INLINE_IMAGE_BYTES:,} bytes")
+    data = base64.b64encode(found.body).decode("ascii")
+    return Image(url=f"data:{mime};base64,{data}", detail=detail, file=found.path.name)
+
+
+def image_from_part(part: Mapping[str, Any], where: str, options: Any = None) -> Image:
+    """Validate an OpenAI ``image_url`` part (URL, base64 data URI, or with ``allow_files``
+    in ``options`` a local path) into an :class:`Image`."""
     inner = part.get("image_url")
+    url: Any
+    detail: Any
     if isinstance(inner, str):
         url, detail = inner, None
     elif isinstance(inner, Mapping):
@@ -69,9 +91,12 @@ def image_from_part(part: Mapping[str, Any], where: str) -> Image:
             base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             raise ValidationError(f"{where}: the inline image is not valid base64") from None
+    elif is_local(url):
+        return _from_file(url, detail, where, options)
     elif urlsplit(url).scheme not in ("http", "https"):
         raise ValidationError(
-            f"{where}: image URLs must be https://..., http://... or a base64 data: URI"
+            f"{where}: image URLs must be https://..., http://..., a base64 data: URI, or "
+            "a local path with allow_files=True"
         )
     return Image(url=url, detail=detail)
 

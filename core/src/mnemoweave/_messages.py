@@ -23,6 +23,8 @@ class Message:
     name: str | None = None
     #: Images the message carried; ``content`` holds a reference to each.
     images: tuple[Image, ...] = ()
+    #: Where a document chunk came from (type, url or file, sha256, page); ``None`` otherwise.
+    source: Mapping[str, Any] | None = None
 
     def as_dict(self) -> dict[str, str]:
         out = {"role": self.role, "content": self.content}
@@ -38,7 +40,18 @@ _PART_HINT = (
 )
 
 
-def _content_text(content: Any, index: int) -> tuple[str, tuple[Image, ...]]:
+class DocumentChunk(dict[str, Any]):
+    """A message made from a chunk of a document part; ``source`` says where it came from.
+
+    Only the document intake makes these, so a caller's own dict can never claim a source.
+    """
+
+    def __init__(self, message: Mapping[str, Any], source: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.source = dict(source)
+
+
+def _content_text(content: Any, index: int, files: Any) -> tuple[str, tuple[Image, ...]]:
     if isinstance(content, str):
         return content, ()
     if isinstance(content, Mapping):  # mem0's single-part shape: content is one part
@@ -60,7 +73,7 @@ def _content_text(content: Any, index: int) -> tuple[str, tuple[Image, ...]]:
                     )
                 parts.append(text)
             elif kind == "image_url":
-                images.append(image_from_part(part, where))
+                images.append(image_from_part(part, where, files))
                 parts.append(images[-1].reference(len(images)))
             else:
                 raise ValidationError(f"{where} has unsupported type {kind!r}; {_PART_HINT}")
@@ -71,8 +84,13 @@ def _content_text(content: Any, index: int) -> tuple[str, tuple[Image, ...]]:
     )
 
 
-def normalize_messages(messages: Any, max_chars: int | None = None) -> list[Message]:
+def normalize_messages(
+    messages: Any, max_chars: int | None = None, files: Any = None
+) -> list[Message]:
     """Accept a string, one ``{role, content}`` dict, or a list of them (strings count as user).
+
+    ``files`` (the store's config) says whether local image paths may be read
+    (``allow_files``); without it they are refused.
 
     Raises :class:`ValidationError` for anything else, for text that cannot be stored or is
     longer than ``max_chars``, and when nothing with content is left, so an add never
@@ -89,8 +107,9 @@ def normalize_messages(messages: Any, max_chars: int | None = None) -> list[Mess
         )
     out: list[Message] = []
     for index, item in enumerate(items):
+        images: tuple[Image, ...] = ()
         if isinstance(item, str):
-            role, content, name, images = "user", item, None, ()
+            role, content, name = "user", item, None
         elif isinstance(item, Mapping):
             if "content" not in item:
                 raise ValidationError(f"messages[{index}] has no 'content' key")
@@ -102,7 +121,7 @@ def normalize_messages(messages: Any, max_chars: int | None = None) -> list[Mess
                 raise ValidationError(
                     f"messages[{index}]['role']={role!r} is not one of {sorted(ROLES)}"
                 )
-            content, images = _content_text(item["content"], index)
+            content, images = _content_text(item["content"], index, files)
             name = item.get("name")
             if name is not None and not isinstance(name, str):
                 raise ValidationError(f"messages[{index}]['name'] must be a string")
@@ -115,7 +134,10 @@ def normalize_messages(messages: Any, max_chars: int | None = None) -> list[Mess
         if name is not None:
             bounded(clean(name, f"{where} name"), f"{where} name", max_chars)
         if content.strip():
-            out.append(Message(role=role, content=content, name=name or None, images=images))
+            source = item.source if isinstance(item, DocumentChunk) else None
+            out.append(
+                Message(role=role, content=content, name=name or None, images=images, source=source)
+            )
     if not out:
         raise ValidationError("messages contain no text to remember")
     return out

@@ -12,10 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Unpack, overload
 
-from . import _adding
+from . import _adding, _docinfer
 from . import _validate as check
 from ._adding import AddOptions, AddRequest
-from ._pipeline import arun_infer
 from .config import MemoryConfig
 from .embed import Embedder
 from .memory import AddHandle, Memory
@@ -167,7 +166,7 @@ class AsyncMemory:
         while not lock.acquire(blocking=False):  # noqa: ASYNC110 (a thread lock, not a loop one)
             await asyncio.sleep(0.005)
         try:
-            return await arun_infer(self._sync._engine, req)
+            return await _docinfer.arun(self._sync._engine, req)  # one call, or one per chunk
         finally:
             lock.release()
 

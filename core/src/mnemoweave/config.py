@@ -72,6 +72,12 @@ class MemoryConfig(BaseModel):
     fetch_timeout: float = Field(default=15.0, gt=0, le=600, allow_inf_nan=False)
     #: Most characters of text one document may yield.
     max_document_chars: int = Field(default=500_000, ge=1, le=100_000_000)
+    #: Read local files (paths, ``file://`` URLs) named by image and document parts. Off: a
+    #: message (from a user or an agent) could otherwise send any readable file to the LLM.
+    allow_files: bool = False
+    #: Most extraction calls the documents of one ``infer`` add may take: one per chunk up to
+    #: this, else consecutive chunks of a document share a call (reported in ``usage``).
+    max_document_calls: int = Field(default=16, ge=1, le=10_000)
 
     @field_validator("path")
     @classmethod

@@ -39,8 +39,12 @@ def to_langchain(record: Mapping[str, Any]) -> BaseMessage:
     return cls(content=content, **extra)
 
 
-def conversation(messages: Iterable[Any]) -> list[dict[str, str]]:
-    """User, assistant and system turns with text, as mnemoweave message dicts."""
+def conversation(messages: Iterable[Any]) -> list[dict[str, Any]]:
+    """User, assistant and system turns with content, as mnemoweave message dicts.
+
+    Image content blocks (OpenAI ``image_url`` dicts and LangChain's standard
+    ``{"type": "image", ...}`` blocks) are kept as image parts of the content.
+    """
     return to_messages(messages, roles=CONVERSATION_ROLES)
 
 

@@ -140,7 +140,7 @@ class MnemoweaveMiddleware(AgentMiddleware[MnemoweaveState, Any, Any]):
         return None
 
 
-def latest_exchange(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
+def latest_exchange(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """The last human message and the final answer after it, as mnemoweave messages."""
     turns = conversation(messages)
     start = max((i for i, m in enumerate(turns) if m["role"] == "user"), default=None)

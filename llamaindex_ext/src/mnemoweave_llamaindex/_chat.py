@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock, ToolCallBlock
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ToolCallBlock,
+)
 
 from mnemoweave import ValidationError
 from mnemoweave_adapters import last_user_text, to_message
@@ -27,14 +33,33 @@ def calls_tools(message: ChatMessage) -> bool:
     return bool(message.additional_kwargs.get("tool_calls"))
 
 
-def as_record(message: ChatMessage) -> dict[str, str] | None:
-    """``{"role", "content"}`` for mnemoweave, or ``None`` when the message has no text."""
+def as_record(message: ChatMessage) -> dict[str, Any] | None:
+    """``{"role", "content"}`` for mnemoweave, or ``None`` when the message has no content.
+
+    ``ImageBlock``s become image parts of the content (the kit's ``to_message`` reads
+    ``message.blocks``), so they reach the extraction call of a vision LLM.
+    """
     return to_message(message)
 
 
+def _block(part: Any) -> TextBlock | ImageBlock | None:
+    if not isinstance(part, Mapping):
+        return None
+    if part.get("type") == "text" and isinstance(part.get("text"), str):
+        return TextBlock(text=part["text"])
+    inner = part.get("image_url")
+    if part.get("type") == "image_url" and isinstance(inner, Mapping):
+        return ImageBlock(url=inner.get("url"), detail=inner.get("detail"))
+    return None
+
+
 def from_record(record: Mapping[str, Any]) -> ChatMessage:
-    """A ``ChatMessage`` rebuilt from a mnemoweave window record (text only)."""
-    return ChatMessage(role=MessageRole(record["role"]), content=record["content"])
+    """A ``ChatMessage`` rebuilt from a mnemoweave record (text, or text and image parts)."""
+    content = record["content"]
+    if isinstance(content, list):
+        blocks = [b for b in map(_block, content) if b is not None]
+        return ChatMessage(role=MessageRole(record["role"]), blocks=blocks)
+    return ChatMessage(role=MessageRole(record["role"]), content=content)
 
 
 def query_text(input: str | ChatMessage | None, history: Sequence[ChatMessage]) -> str:

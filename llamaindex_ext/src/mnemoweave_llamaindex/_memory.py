@@ -81,7 +81,7 @@ class MnemoweaveMemory(BaseMemory, RecallOptions):
     _owns_store: bool = PrivateAttr(default=False)
     _lock: Any = PrivateAttr(default_factory=threading.RLock)
     _history: list[ChatMessage] = PrivateAttr(default_factory=list)
-    _pending: list[dict[str, str]] = PrivateAttr(default_factory=list)
+    _pending: list[dict[str, Any]] = PrivateAttr(default_factory=list)
     _last_add: AddHandle | None = PrivateAttr(default=None)
     _unchecked: list[AddHandle] = PrivateAttr(default_factory=list)
 
@@ -307,7 +307,7 @@ class MnemoweaveMemory(BaseMemory, RecallOptions):
         if handle is not None:
             handle.exception()  # waits; the error stays on the handle for flush()
 
-    def _remember_turn(self, turn: list[dict[str, str]]) -> None:
+    def _remember_turn(self, turn: list[dict[str, Any]]) -> None:
         """The kit's rule: the whole turn with an LLM, else what the raw policy keeps."""
         self._settle()
         for result in self._chat.remember_turn(turn, background=self.background):
@@ -317,7 +317,7 @@ class MnemoweaveMemory(BaseMemory, RecallOptions):
                 self._unchecked = [h for h in self._unchecked if not h.done() or h.exception()]
                 self._unchecked.append(result)
 
-    def _to_window(self, records: list[dict[str, str]]) -> None:
+    def _to_window(self, records: list[dict[str, Any]]) -> None:
         self._settle()
         self._chat.append_messages(records)
 
