@@ -1,6 +1,7 @@
 """``python -m bench <study> [options]``: run one benchmark study and print its markdown table.
 
-Studies: scale, locomo, llm_cost, concurrency, embed, server, quality, store_puts.
+Studies: scale, locomo, llm_cost, concurrency, embed, server, quality, store_puts; ``ab``
+runs one study on two commits (see bench/ab.py).
 ``python -m bench all --quick`` runs every study's quick path. Each study writes its table
 (and JSON figures) to bench/results/.
 """
@@ -19,6 +20,7 @@ STUDIES = (
     "server",
     "quality",
     "store_puts",
+    "ab",
 )
 
 
@@ -29,7 +31,7 @@ def main(argv: list[str]) -> int:
         return 0 if argv else 2
     study, rest = argv[0], argv[1:]
     if study == "all":
-        return max(main([name, *rest]) for name in STUDIES)
+        return max(main([name, *rest]) for name in STUDIES if name != "ab")
     if study not in STUDIES:
         print(f"unknown study {study!r}; choose from {', '.join(STUDIES)}", file=sys.stderr)
         return 2

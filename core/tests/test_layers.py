@@ -59,7 +59,9 @@ def _runtime_imports(name: str, path: Path) -> list[tuple[str, int]]:
                     for alias in child.names:
                         found.append((f"{base}.{alias.name}", child.lineno))
             elif isinstance(child, ast.Import):
-                found.extend((a.name, child.lineno) for a in child.names if a.name.startswith("mnemoweave"))
+                found.extend(
+                    (a.name, child.lineno) for a in child.names if a.name.startswith("mnemoweave")
+                )
             visit(child)
 
     visit(tree)
@@ -73,9 +75,9 @@ def test_no_sql_outside_the_backends() -> None:
         if name.startswith("mnemoweave.backends."):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if SQL.search(node.value):
-                    offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+            is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if is_text and SQL.search(node.value):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert offenders == []
 
 
