@@ -24,7 +24,7 @@ ENGINE = {
 }
 SQL = re.compile(
     r"\b(SELECT\s+\S+.*\bFROM|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+TABLE)\b",
-    re.IGNORECASE | re.DOTALL,
+    re.DOTALL,
 )
 
 
