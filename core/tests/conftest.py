@@ -7,11 +7,7 @@ import asyncio
 import inspect
 import json
 import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +15,7 @@ import pytest
 
 from mnemoweave import AsyncMemory, Memory
 from mnemoweave.testing import ScriptedOpenAIServer
+from mnemoweave.testing._children import Child
 
 #: Generous upper bound for a child to reach a point it announces (a loaded machine is slow).
 DEADLINE = 180.0
@@ -77,96 +74,6 @@ def server() -> Iterator[ScriptedOpenAIServer]:
     """A scripted OpenAI-compatible server on 127.0.0.1 (an empty script)."""
     with ScriptedOpenAIServer() as srv:
         yield srv
-
-
-class Child:
-    """A child process whose stdout lines are collected as they come (no fixed sleeps).
-
-    Tests wait for a line (``expect``) with a generous deadline instead of assuming how fast
-    the machine is; a child that dies or stays silent past the deadline fails the test with
-    its stderr.
-    """
-
-    def __init__(self, args: Sequence[str], *, stdin: bool = False) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, *args],
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._errors: list[str] = []
-        self._new = threading.Condition()
-        self._eof = False
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self._err_reader = threading.Thread(target=self._read_errors, daemon=True)
-        self._err_reader.start()
-
-    def _read_errors(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._errors.append(line)
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._new:
-                self.lines.append(line.rstrip("\n"))
-                self._new.notify_all()
-        with self._new:
-            self._eof = True
-            self._new.notify_all()
-
-    def expect(self, prefix: str, *, count: int = 1, timeout: float = DEADLINE) -> list[str]:
-        """Wait until ``count`` lines starting with ``prefix`` arrived; returns them."""
-        deadline = time.monotonic() + timeout
-        with self._new:
-            while True:
-                found = [line for line in self.lines if line.startswith(prefix)]
-                if len(found) >= count:
-                    return found
-                left = deadline - time.monotonic()
-                if self._eof or left <= 0:
-                    break
-                self._new.wait(left)
-        self.kill()
-        raise AssertionError(
-            f"child never printed {count} x {prefix!r} (exit {self.proc.poll()}); "
-            f"stdout {self.lines[-5:]}, stderr:\n{self.stderr()}"
-        )
-
-    def send(self, text: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text)
-        self.proc.stdin.flush()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=DEADLINE)
-        self._reader.join(timeout=DEADLINE)
-        self._err_reader.join(timeout=DEADLINE)
-
-    def finish(self, timeout: float = DEADLINE) -> int:
-        """Wait for the child to exit on its own; returns its exit code."""
-        if self.proc.stdin is not None and not self.proc.stdin.closed:
-            self.proc.stdin.close()
-        code = self.proc.wait(timeout=timeout)
-        self._reader.join(timeout=timeout)
-        self._err_reader.join(timeout=timeout)
-        return code
-
-    def stderr(self) -> str:
-        if self.proc.poll() is not None:
-            self._err_reader.join(timeout=DEADLINE)
-        return "".join(self._errors)
-
-    def completed(self) -> list[str]:
-        """The complete lines printed so far (a killed child may leave a partial last one)."""
-        with self._new:
-            return list(self.lines)
 
 
 @pytest.fixture

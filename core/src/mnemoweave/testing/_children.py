@@ -31,12 +31,12 @@ def _env() -> dict[str, str]:
 
 
 class Child:
-    """``python ARGS...`` with stdin piped and stdout/stderr collected as they come."""
+    """``python ARGS...`` with stdout/stderr collected as they come (stdin piped if asked)."""
 
-    def __init__(self, args: Sequence[str]) -> None:
+    def __init__(self, args: Sequence[str], *, stdin: bool = True) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, *args],
-            stdin=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -65,26 +65,6 @@ class Txn:
     erased_on_disk: bool | None = None
 
 
-def scope_sql(scope: dict[str, str], alias: str = "m") -> tuple[str, list[str]]:
-    """Equality on each given scope id (the caller guarantees at least one)."""
-    parts = [f"{alias}.{key} = ?" for key in scope]
-    return " AND ".join(parts), list(scope.values())
-
-
-def exact_scope_sql(
-    ids: tuple[str | None, str | None, str | None], alias: str = "m"
-) -> tuple[str, list[str]]:
-    """Match exactly this (user, agent, run): given ids equal, absent ones NULL."""
-    parts, params = [], []
-    for key, value in zip(("user_id", "agent_id", "run_id"), ids):
-        if value is None:
-            parts.append(f"{alias}.{key} IS NULL")
-        else:
-            parts.append(f"{alias}.{key} = ?")
-            params.append(value)
-    return " AND ".join(parts), params
-
-
 class Store:
     """SQLite database + derived FAISS index for one data directory."""
 
