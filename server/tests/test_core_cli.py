@@ -159,13 +159,15 @@ def test_mcp_serves_the_tools_on_a_local_store(tmp_path: Path) -> None:
 
     async def main() -> dict[str, Any]:
         out: dict[str, Any] = {}
-        async with stdio_client(params("alice")) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                out["tools"] = {t.name for t in (await session.list_tools()).tools}
-                await session.call_tool("add_memory", {"text": "Prefers window seats"})
-                found = await session.call_tool("search_memories", {"query": "seats"})
-                out["search"] = json.loads(found.content[0].text)  # type: ignore[union-attr]
+        async with (
+            stdio_client(params("alice")) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            out["tools"] = {t.name for t in (await session.list_tools()).tools}
+            await session.call_tool("add_memory", {"text": "Prefers window seats"})
+            found = await session.call_tool("search_memories", {"query": "seats"})
+            out["search"] = json.loads(found.content[0].text)  # type: ignore[union-attr]
         return out
 
     out = asyncio.run(main())
