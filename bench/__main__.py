@@ -1,6 +1,6 @@
 """``python -m bench <study> [options]``: run one benchmark study and print its markdown table.
 
-Studies: scale, locomo, llm_cost, concurrency, embed, server, quality, store_puts.
+Studies: scale, locomo, llm_cost, concurrency, embed, server, quality, store_puts, cli_import.
 ``python -m bench all --quick`` runs every study's quick path. Each study writes its table
 (and JSON figures) to bench/results/.
 """
@@ -19,6 +19,7 @@ STUDIES = (
     "server",
     "quality",
     "store_puts",
+    "cli_import",
 )
 
 
