@@ -79,8 +79,9 @@ def test_every_shape_keeps_ids_scopes_and_timestamps(tmp_path: Path, shape: str)
     assert tea.user_id == "alice"
     assert tea.metadata == {"source": "chat"}
     assert tea.categories == ["food"]
-    assert tea.created_at.timestamp() == pytest.approx(_epoch(ITEMS[0]["created_at"]))
+    assert tea.created_at is not None
     assert tea.updated_at is not None
+    assert tea.created_at.timestamp() == pytest.approx(_epoch(ITEMS[0]["created_at"]))
     assert tea.updated_at.timestamp() == pytest.approx(_epoch(ITEMS[0]["updated_at"]))
     code = mem.get(ITEMS[1]["id"])
     assert (code.agent_id, code.run_id, code.actor_id, code.role) == (
