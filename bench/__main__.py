@@ -1,7 +1,7 @@
 """``python -m bench <study> [options]``: run one benchmark study and print its markdown table.
 
-Studies: scale, locomo, llm_cost, concurrency, embed, server, quality, store_puts; ``ab``
-runs one study on two commits (see bench/ab.py).
+Studies: scale, locomo, llm_cost, concurrency, embed, server, quality, store_puts, cli_import;
+``ab`` runs one study on two commits (see bench/ab.py).
 ``python -m bench all --quick`` runs every study's quick path. Each study writes its table
 (and JSON figures) to bench/results/.
 """
@@ -20,6 +20,7 @@ STUDIES = (
     "server",
     "quality",
     "store_puts",
+    "cli_import",
     "ab",
 )
 

@@ -312,3 +312,17 @@ def test_store_puts_quick(tmp_path: Path) -> None:
     assert all(
         row["before_puts_per_s"] > 0 and row["after_puts_per_s"] > 0 for row in found.values()
     )
+
+
+def test_cli_import_quick(tmp_path: Path) -> None:
+    out = run_bench(tmp_path, "cli_import", "--quick", "--records", "300", "--batch", "100")
+    assert "| Memory.batch_add | 300 |" in out
+    found = figures(tmp_path, "cli_import-quick")
+    assert set(found) == {
+        "Memory.batch_add",
+        "transfer.import_jsonl",
+        "mem0_import.import_mem0",
+        "`mnemoweave import` (subprocess)",
+    }
+    assert found["Memory.batch_add"]["ratio"] == 1.0
+    assert all(row["records_per_s"] > 0 for row in found.values())

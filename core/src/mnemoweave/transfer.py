@@ -16,7 +16,7 @@ store's embedder (an export's ``embedding`` fields are for other tools; import i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -29,7 +29,15 @@ from .backends.base import NewRow
 from .errors import ValidationError
 from .memory import Memory
 
-__all__ = ["FORMAT", "VERSION", "ImportReport", "export_jsonl", "import_jsonl"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "ImportReport",
+    "export_jsonl",
+    "import_jsonl",
+    "import_records",
+    "read_header",
+]
 
 FORMAT = "mnemoweave-export"
 VERSION = 1
@@ -83,12 +91,33 @@ def import_jsonl(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Load an export file into ``memory``; memories whose id exists already are skipped."""
-    if not isinstance(batch_size, int) or batch_size < 1:
+    return _import(memory, _records(Path(path)), batch_size, progress)
+
+
+def import_records(
+    memory: Memory,
+    records: Iterable[dict[str, Any]],
+    *,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Load memory records (the objects of an export's lines) into ``memory``, as
+    :func:`import_jsonl` does; converters from other formats produce these."""
+    checked = (_checked(rec, f"record {n}") for n, rec in enumerate(records, start=1))
+    return _import(memory, checked, batch_size, progress)
+
+
+def _import(
+    memory: Memory,
+    records: Iterable[dict[str, Any]],
+    batch_size: int,
+    progress: Progress | None,
+) -> ImportReport:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValidationError("batch_size must be a positive integer")
-    path = Path(path)
     imported = skipped = 0
     batch: list[dict[str, Any]] = []
-    for rec in _records(path):
+    for rec in records:
         batch.append(rec)
         if len(batch) >= batch_size:
             done = _write_batch(memory, batch)

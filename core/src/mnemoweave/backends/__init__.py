@@ -23,6 +23,7 @@ __all__ = [
     "Selection",
     "Target",
     "Writer",
+    "check_backend",
     "open_backend",
 ]
 
@@ -31,34 +32,52 @@ _SERVER_SCHEMES = ("postgresql://", "postgres://")
 
 def open_backend(spec: Any, config: MemoryConfig) -> Backend:
     """The backend ``spec`` names (see the module docstring); raises ``ConfigurationError``."""
-    if spec is None or spec == "sqlite":
+    kind = check_backend(spec)
+    if kind == "sqlite":
         from .sqlite import SQLiteBackend
 
         return SQLiteBackend(
             config.data_dir(), durability=config.durability, busy_timeout=config.busy_timeout
         )
+    if kind == "postgresql":
+        return _server_backend(spec, config)
+    backend: Backend = spec
+    return backend
+
+
+def check_backend(spec: Any) -> str:
+    """Name the backend ``spec`` selects without opening it; raises ``ConfigurationError``."""
+    if spec is None or spec == "sqlite":
+        return "sqlite"
     if isinstance(spec, str):
-        if spec.startswith(_SERVER_SCHEMES):
-            return _server_backend(spec, config)
-        raise ConfigurationError(
-            f"unknown backend {spec!r}: use 'sqlite' (the default), a postgresql:// URL, or a "
-            "Backend object"
-        )
+        if not spec.startswith(_SERVER_SCHEMES):
+            raise ConfigurationError(
+                f"unknown backend {spec!r}: use 'sqlite' (the default), a postgresql:// URL, "
+                "or a Backend object"
+            )
+        try:
+            from . import postgres  # noqa: F401
+        except ImportError:
+            raise ConfigurationError(_NO_SERVER_BACKEND) from None
+        return "postgresql"
     if isinstance(spec, Backend):
-        return spec
+        return type(spec).__name__
     raise ConfigurationError(
         f"backend must be 'sqlite', a postgresql:// URL or a Backend object, got "
         f"{type(spec).__name__}"
     )
 
 
+_NO_SERVER_BACKEND = (
+    "a postgresql:// backend is not part of this mnemoweave release yet; use the embedded "
+    "'sqlite' backend (the default)"
+)
+
+
 def _server_backend(url: str, config: MemoryConfig) -> Backend:
     try:
         from .postgres import open_postgres
     except ImportError:
-        raise ConfigurationError(
-            "a postgresql:// backend is not part of this mnemoweave release yet; use the "
-            "embedded 'sqlite' backend (the default)"
-        ) from None
+        raise ConfigurationError(_NO_SERVER_BACKEND) from None
     backend: Backend = open_postgres(url, config)
     return backend
