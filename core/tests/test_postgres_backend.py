@@ -248,6 +248,7 @@ def test_some_filters_select_a_strict_subset(pg: Memory) -> None:
 
 
 def test_bad_filters_raise_validation_errors(pg: Memory) -> None:
+    bad: dict[str, Any]
     for bad in ({"n": {"like": 1}}, {"or": [{"n": 1}]}, {"AND": []}, {"n": {"gt": None}}):
         with pytest.raises(ValidationError):
             pg.get_all(user_id="u", filters=bad)
@@ -329,10 +330,15 @@ def test_a_failing_write_transaction_leaves_nothing(pg: Memory) -> None:
     backend = pg.backend
     assert isinstance(backend, PostgresBackend)
     pg.add("before", user_id="u", infer=False)
-    with pytest.raises(RuntimeError), backend.write() as w:
-        w.put_lease("scope-x", "me", 1, "host", 1e12)
-        w.erase(w.scope_keys({"user_id": "u"}), 0.0)
-        raise RuntimeError("crash mid-batch")
+
+    def crash() -> None:
+        with backend.write() as w:
+            w.put_lease("scope-x", "me", 1, "host", 1e12)
+            w.erase(w.scope_keys({"user_id": "u"}), 0.0)
+            raise RuntimeError("crash mid-batch")
+
+    with pytest.raises(RuntimeError):
+        crash()
     assert [m.memory for m in pg.get_all(user_id="u").results] == ["before"]
     with backend.write() as w:
         assert w.lease_holder("scope-x") is None
@@ -367,7 +373,7 @@ def test_mem0_pgvector_config_opens_the_backend(pg_server_url: str) -> None:
         assert mem.get_all(user_id="u").total == 1
     finally:
         mem.close()
-    with pytest.raises(ConfigurationError, match="unknown vector_store.config"):
+    with pytest.raises(ConfigurationError, match=r"unknown vector_store\.config"):
         coerce_config({"vector_store": {"provider": "pgvector", "config": {"bogus": 1}}})
 
 

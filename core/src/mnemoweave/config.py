@@ -160,7 +160,8 @@ def _vector_store(store: Any, values: dict[str, Any]) -> None:
     if provider not in _EMBEDDED:
         raise ConfigurationError(
             f"vector_store provider {provider!r} is not supported: mnemoweave keeps its own "
-            f"embedded store; use one of {list(_EMBEDDED)} (all map onto it) or drop vector_store"
+            f"embedded store; use one of {list(_EMBEDDED)} (all map onto it), 'pgvector' (the "
+            "PostgreSQL backend) or drop vector_store"
         )
     options = store.get("config") or {}
     if not isinstance(options, Mapping):
