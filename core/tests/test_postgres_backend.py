@@ -308,12 +308,28 @@ def test_delete_erases_the_text_everywhere(pg: Memory, pg_server_url: str, colle
     keep = pg.add("An unrelated memory", user_id="u", infer=False).results[0].id
     with raw(pg_server_url) as conn:
         assert _cells_holding(conn, collection, "zz-unique-marker")  # the probe sees it
-        pg.delete(mid)
+        # Not claimed gone from the files: dead tuples stay until VACUUM FULL (purge()).
+        assert pg.delete(mid)["erased_from_disk"] is False
         assert _cells_holding(conn, collection, "zz-unique-marker") == []
         pg.backend.purge()
         assert _files_holding(conn, collection, b"zz-unique-marker") == []
         assert _files_holding(conn, collection, b"An unrelated memory")  # the probe works
     assert pg.get(keep).memory == "An unrelated memory"
+
+
+def test_erase_vacuum_rewrites_the_tables_at_once(pg_server_url: str, collection: str) -> None:
+    url = with_collection(pg_server_url, collection) + "&erase=vacuum"
+    mem = Memory(backend=url, embedder="hash")
+    try:
+        mid = mem.add("zz-vacuum-marker in a memory", user_id="u", infer=False).results[0].id
+        mem.add("kept text stays", user_id="u", infer=False)
+        assert mem.delete(mid)["erased_from_disk"] is True
+        with raw(pg_server_url) as conn:
+            assert _files_holding(conn, collection, b"zz-vacuum-marker") == []
+            assert _files_holding(conn, collection, b"kept text stays")
+        assert mem.delete_all(user_id="u")["erased_from_disk"] is True
+    finally:
+        mem.close()
 
 
 def test_batch_delete_is_all_or_nothing(pg: Memory) -> None:
@@ -398,6 +414,8 @@ def test_bad_urls_and_collections_are_clear_errors(pg_server_url: str) -> None:
         Memory(backend=with_collection(pg_server_url, "-bad name"), embedder="hash")
     with pytest.raises(ConfigurationError, match="pool_max"):
         Memory(backend=f"{pg_server_url}&pool_max=0", embedder="hash")
+    with pytest.raises(ConfigurationError, match="erase"):
+        Memory(backend=f"{pg_server_url}&erase=sometimes", embedder="hash")
 
 
 def test_location_hides_the_password() -> None:

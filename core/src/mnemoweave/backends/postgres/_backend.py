@@ -9,6 +9,7 @@ on its ``search_path`` and pgvector's types registered. Database failures leave 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,6 +26,10 @@ from ._migrations import migrate
 from ._reads import PostgresReader
 from ._writes import PostgresWriter
 
+logger = logging.getLogger("mnemoweave")
+
+# The tables that hold memory text (VACUUM FULL of a table rewrites its TOAST table too).
+_TEXT_TABLES = ("memories", "memory_versions", "history", "messages")
 _TABLES = (
     "memories",
     "memory_versions",
@@ -44,6 +49,7 @@ class PostgresBackend:
         self.location = target.location
         self.schema = target.collection
         self._timeout = busy_timeout
+        self._vacuum_erasures = target.erase == "vacuum"
         self._write_key = lock_key("write", self.schema)
         self.bound: binding.Bound | None = None
         self._closed = False
@@ -94,10 +100,14 @@ class PostgresBackend:
     def write(self) -> Iterator[PostgresWriter]:
         self._check_open()
         try:
-            with self.pool.connection() as conn, conn.transaction():
-                conn.execute(f"SET LOCAL lock_timeout = '{int(self._timeout * 1000)}ms'")
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._write_key,))
-                yield PostgresWriter(self, conn)
+            with self.pool.connection() as conn:
+                with conn.transaction():
+                    conn.execute(f"SET LOCAL lock_timeout = '{int(self._timeout * 1000)}ms'")
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._write_key,))
+                    writer = PostgresWriter(self, conn)
+                    yield writer
+                if writer.erased and self._vacuum_erasures:
+                    writer.vacuumed = self._vacuum(conn, _TEXT_TABLES)
         except psycopg.errors.LockNotAvailable as exc:
             raise StorageError(
                 f"could not take the write lock of {self.location} within "
@@ -173,14 +183,30 @@ class PostgresBackend:
         self._check_open()
         try:
             with self.pool.connection() as conn:
-                for table in _TABLES:
-                    conn.execute(
-                        sql.SQL("VACUUM FULL {}.{}").format(
-                            sql.Identifier(self.schema), sql.Identifier(table)
-                        )
-                    )
+                self._vacuum_all(conn, _TABLES)
         except psycopg.Error as exc:
             raise self._error(exc, "vacuuming") from exc
+
+    def _vacuum_all(self, conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
+        conn.execute(f"SET lock_timeout = '{int(self._timeout * 1000)}ms'")
+        try:
+            for table in tables:
+                conn.execute(
+                    sql.SQL("VACUUM FULL {}.{}").format(
+                        sql.Identifier(self.schema), sql.Identifier(table)
+                    )
+                )
+        finally:
+            conn.execute("RESET lock_timeout")
+
+    def _vacuum(self, conn: psycopg.Connection, tables: tuple[str, ...]) -> bool:
+        """After an erasure committed: rewrite ``tables``; False (logged) if that failed."""
+        try:
+            self._vacuum_all(conn, tables)
+        except psycopg.Error as exc:
+            logger.warning("mnemoweave: erased rows stay in %s until purge(): %s", self.schema, exc)
+            return False
+        return True
 
     def close(self) -> None:
         if not self._closed:

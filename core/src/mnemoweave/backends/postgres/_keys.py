@@ -1,7 +1,8 @@
 """Advisory-lock keys and the parsing of a ``postgresql://`` backend URL.
 
-mnemoweave's own URL parameters (``collection``, ``pool_min``, ``pool_max``) are taken out of
-the query string before the rest goes to libpq, and the password never reaches a message.
+mnemoweave's own URL parameters (``collection``, ``pool_min``, ``pool_max``, ``erase``) are
+taken out of the query string before the rest goes to libpq, and the password never reaches a
+message.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class Target:
     pool_min: int
     pool_max: int
     location: str
+    #: ``"vacuum"``: every erasure rewrites the tables at once (``VACUUM FULL``), so
+    #: ``delete`` can report the text gone from the table files; ``"deferred"``: until purge().
+    erase: str = "deferred"
 
 
 def _int(params: dict[str, str], name: str, default: int) -> int:
@@ -58,10 +62,13 @@ def parse_url(url: str, collection: str | None = None) -> Target:
     pool_max = _int(params, "pool_max", 10)
     if pool_min > pool_max:
         raise ConfigurationError(f"pool_min={pool_min} is above pool_max={pool_max}")
+    erase = params.pop("erase", "deferred")
+    if erase not in ("deferred", "vacuum"):
+        raise ConfigurationError(f"backend URL parameter erase={erase!r}: use deferred or vacuum")
     conninfo = urlunsplit(parts._replace(query=urlencode(params)))
     netloc = parts.netloc
     if "@" in netloc:
         user, host = netloc.rsplit("@", 1)
         netloc = f"{user.split(':', 1)[0]}:***@{host}" if ":" in user else netloc
     location = urlunsplit(parts._replace(netloc=netloc, query=urlencode(params)))
-    return Target(conninfo, name, pool_min, pool_max, f"{location}#{name}")
+    return Target(conninfo, name, pool_min, pool_max, f"{location}#{name}", erase)

@@ -47,11 +47,13 @@ class PostgresWriter:
         self._backend = backend
         self.conn = conn
         self.erased = False
+        #: Set after commit when the backend rewrote the tables (``erase=vacuum``).
+        self.vacuumed = False
 
     @property
     def erased_on_disk(self) -> bool | None:
-        # Deleted rows stay in the table files as dead tuples until VACUUM (see purge()).
-        return False if self.erased else None
+        # Deleted rows stay in the table files as dead tuples until VACUUM FULL (purge()).
+        return (self.vacuumed or False) if self.erased else None
 
     def _bound(self) -> binding.Bound:
         bound = self._backend.bound
