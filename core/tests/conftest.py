@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -70,6 +71,24 @@ def api(request: pytest.FixtureRequest, mem: Memory) -> Iterator[Any]:
     driver = BlockingAsync(mem)
     yield driver
     driver.close_loop()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server with pgvector for the PostgreSQL backend's tests.
+
+    ``$MNEMOWEAVE_TEST_POSTGRES_URL`` when set; else one the ``pgserver`` package starts in a
+    temporary directory (once per session, only when a test asks for it).
+    """
+    given = os.environ.get("MNEMOWEAVE_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
 
 
 @pytest.fixture

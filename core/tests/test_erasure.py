@@ -187,7 +187,10 @@ def test_memories_from_before_the_source_links_still_delete(tmp_path: Path) -> N
     with Memory(target) as mem:
         assert mem.delete(updated_id, source=True)["sources_deleted"] == 0
         assert mem.verify()["ok"]
-        versions = [r[0] for r in mem._engine.backend.store.conn.execute("SELECT version FROM schema_migrations")]
+        versions = [
+            r[0]
+            for r in mem._engine.backend.store.conn.execute("SELECT version FROM schema_migrations")
+        ]
         assert versions[:2] == [1, 2]
 
 

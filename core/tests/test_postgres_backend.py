@@ -1,13 +1,13 @@
 """The PostgreSQL + pgvector backend against a real server, beside the SQLite backend.
 
 The server is ``$MNEMOWEAVE_TEST_POSTGRES_URL`` when set, else one started by the ``pgserver``
-package (PostgreSQL 16 with pgvector) in a temporary directory for the session. Every test
+package (PostgreSQL 16 with pgvector) in a temporary directory for the session (the
+``pg_server_url`` fixture in conftest.py). Every test
 gets its own collection (schema), so tests never see each other's rows.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,19 +26,6 @@ from mnemoweave.testing import ScriptedOpenAIServer
 from mnemoweave.testing import operations as ops
 
 WORKER = Path(__file__).with_name("pg_worker.py")
-
-
-@pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    given = os.environ.get("MNEMOWEAVE_TEST_POSTGRES_URL")
-    if given:
-        yield given
-        return
-    import pgserver
-
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield server.get_uri()
-    server.cleanup()
 
 
 def with_collection(url: str, name: str) -> str:

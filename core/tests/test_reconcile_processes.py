@@ -148,7 +148,9 @@ def test_a_killed_holder_does_not_block_its_scope(store: Path) -> None:
         with Memory(store, embedder="hash", llm=llm) as mem:
             res = mem.add("I live in Lyon now", user_id="u")
             assert [(e.event, e.memory) for e in res.results] == [("ADD", "Lives in Lyon")]
-            leases = mem._engine.backend.store.conn.execute("SELECT count(*) FROM scope_leases").fetchone()
+            leases = mem._engine.backend.store.conn.execute(
+                "SELECT count(*) FROM scope_leases"
+            ).fetchone()
             assert leases == (0,)
         release.set()
 
