@@ -431,20 +431,45 @@ def test_a_newer_schema_is_refused(
 
 
 # -- several processes ------------------------------------------------------------------------
-def test_two_processes_writing_at_once_lose_nothing(pg_url: str, spawn: Callable[..., Any]) -> None:
+def test_four_writers_and_a_reader_lose_nothing(pg_url: str, spawn: Callable[..., Any]) -> None:
     Memory(backend=pg_url, embedder="hash").close()  # bind the model before the race
-    n = 40
-    children = [spawn(WORKER, "write", pg_url, tag, str(n)) for tag in ("a", "b")]
-    committed = {tag: c.expect("done") and c.completed() for tag, c in zip("ab", children)}
-    for c in children:
-        assert c.finish() == 0, c.stderr()
+    n, tags = 60, ["a", "b", "c", "d"]
+    reader = spawn(WORKER, "read", pg_url, ",".join(f"user-{t}" for t in tags), stdin=True)
+    reader.expect("ready")
+    writers = [spawn(WORKER, "write", pg_url, tag, str(n)) for tag in tags]
+    committed = {}
+    for tag, child in zip(tags, writers):
+        child.expect("done")
+        assert child.finish() == 0, child.stderr()
+        committed[tag] = [line for line in child.completed() if line not in ("ready", "done")]
+    assert reader.proc.stdin is not None
+    reader.proc.stdin.close()  # end of input: the reader stops and reports
+    assert int(reader.expect("reads")[0].split()[1]) > 0
+    assert reader.finish() == 0, reader.stderr()
     mem = Memory(backend=pg_url, embedder="hash")
     try:
-        for tag in "ab":
-            ids = [line for line in committed[tag] if line not in ("ready", "done")]
-            assert len(ids) == n
+        for tag in tags:
+            assert len(committed[tag]) == n
             stored = {m.id for m in mem.get_all(user_id=f"user-{tag}", limit=1000).results}
-            assert stored == set(ids)
+            assert stored == set(committed[tag])
+    finally:
+        mem.close()
+
+
+def test_sigkill_mid_batch_leaves_no_half_batch(pg_url: str, spawn: Callable[..., Any]) -> None:
+    size = 200
+    child = spawn(WORKER, "batches", pg_url, str(size))
+    acknowledged = len(child.expect("batch", count=3))
+    child.kill()  # SIGKILL, most likely inside the next batch's transaction
+    mem = Memory(backend=pg_url, embedder="hash")
+    try:
+        total = mem.get_all(user_id="b", limit=1).total
+        assert total % size == 0
+        assert total >= acknowledged * size
+        texts = {m.memory for m in mem.get_all(user_id="b", limit=100_000).results}
+        batches = {t.split(" item ")[0] for t in texts}
+        assert all(f"{b} item {j}" in texts for b in batches for j in range(size))
+        assert mem.verify()["ok"] is True
     finally:
         mem.close()
 
