@@ -68,6 +68,8 @@ class PostgresBackend:
             max_size=target.pool_max,
             kwargs={"autocommit": True},
             configure=self._configure,
+            # A connection the server dropped (restart, idle timeout) is replaced, not used.
+            check=ConnectionPool.check_connection,
             timeout=busy_timeout,
             name=f"mnemoweave-{self.schema}",
             open=True,

@@ -1,8 +1,9 @@
 """Numbered schema migrations of a PostgreSQL collection, recorded in its own schema.
 
 Every collection is one PostgreSQL schema holding the same tables as the SQLite store.
-Migrations run in one transaction under a transaction-scoped advisory lock on the schema's
-name, so several processes opening a new collection at once create it exactly once; a
+Migrations run in one transaction under a transaction-scoped advisory lock (one for the
+database: the extension is database-wide), so several processes opening a new collection at
+once create it exactly once; a
 collection recorded at a version above :data:`LATEST` was written by a newer mnemoweave and
 is refused. A released migration is never edited: changes append a new entry.
 """
@@ -138,7 +139,9 @@ def migrate(conn: psycopg.Connection, schema: str) -> int:
     """Create or upgrade ``schema`` to :data:`LATEST` (one transaction, advisory-locked)."""
     ident = sql.Identifier(schema)
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("migrate", schema),))
+        # One key for every collection: CREATE EXTENSION is database-wide, so two collections
+        # opened at once must not both try to create it.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("migrate", "*"),))
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
         conn.execute(sql.SQL("SET LOCAL search_path TO {}, public").format(ident))
