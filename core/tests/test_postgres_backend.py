@@ -16,6 +16,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 
 from mnemoweave import Memory
@@ -147,6 +149,38 @@ def test_tenant_isolation(pg: Memory) -> None:
     assert pg.get_all(user_id="bob").total == 0
     assert pg.get_all(user_id="alice").total == 5
     assert pg.get(ids["Works as a nurse in Lyon"]).user_id == "alice"
+
+
+_SCOPES = st.lists(
+    st.tuples(
+        st.sampled_from(["u1", "u2", "u3"]),
+        st.sampled_from([None, "a1", "a2"]),
+        st.sampled_from(["tea", "coffee", "chess", "tea chess"]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(adds=_SCOPES)
+def test_tenant_isolation_property(pg: Memory, adds: list[tuple[str, str | None, str]]) -> None:
+    run = uuid.uuid4().hex[:8]  # one example's users are unknown to every other example
+    expected: dict[tuple[str, str | None], set[str]] = {}
+    for user, agent, word in adds:
+        text = f"{word} note {len(expected)} {run}"
+        pg.add(text, user_id=f"{user}-{run}", agent_id=agent, infer=False)
+        for key in ((user, None), (user, agent)):
+            expected.setdefault(key, set()).add(text)
+    for (user, agent), texts in expected.items():
+        uid = f"{user}-{run}"
+        got = {m.memory for m in pg.get_all(user_id=uid, agent_id=agent, limit=100).results}
+        assert got == texts
+        for query in ("tea", "coffee chess"):
+            hits = pg.search(query, user_id=uid, agent_id=agent, limit=100).results
+            assert {r.memory for r in hits} <= texts
 
 
 def test_collections_are_separate_stores(pg_server_url: str) -> None:
