@@ -7,9 +7,11 @@ import asyncio
 import inspect
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -74,7 +76,7 @@ def api(request: pytest.FixtureRequest, mem: Memory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     """A PostgreSQL server with pgvector for the PostgreSQL backend's tests.
 
     ``$MNEMOWEAVE_TEST_POSTGRES_URL`` when set; else one the ``pgserver`` package starts in a
@@ -86,9 +88,15 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    yield server.get_uri()
-    server.cleanup()
+    # Its own directory, not pytest's rotating basetemp (a concurrent pytest run may prune
+    # that); short, so the Unix socket path stays under its length limit.
+    data = Path(tempfile.mkdtemp(prefix="mw-pg-"))
+    server = pgserver.get_server(data, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture

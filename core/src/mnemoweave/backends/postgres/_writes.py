@@ -23,6 +23,13 @@ from ._reads import exact_scope_sql, scope_sql
 if TYPE_CHECKING:
     from ._backend import PostgresBackend
 
+#: Batches of at least this many rows are loaded with COPY.
+_COPY_FROM = 50
+_INSERT_COLUMNS = (
+    "rid, id, memory, hash, user_id, agent_id, run_id, actor_id, role, metadata, categories,"
+    " memory_type, immutable, created_at, updated_at, valid_from, recorded_at, expires_at,"
+    " terms, embedding, model_id"
+)
 _TARGET = "rid, id, memory, hash, user_id, agent_id, run_id, immutable, status"
 
 
@@ -38,6 +45,20 @@ def _target(row: Sequence[Any]) -> Target:
         immutable=bool(row[7]),
         active=row[8] == 0,
     )
+
+
+def _load(
+    conn: psycopg.Connection, table: str, columns: str, values: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``values``: with COPY (one stream) for a large batch, else statement by statement."""
+    with conn.cursor() as cur:
+        if len(values) >= _COPY_FROM:
+            with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+        elif values:
+            marks = ", ".join(["%s"] * len(values[0]))
+            cur.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
 
 
 class PostgresWriter:
@@ -71,48 +92,42 @@ class PostgresWriter:
             (len(rows),),
         ).fetchall()
         rids = sorted(int(r[0]) for r in found)
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO memories (rid, id, memory, hash, user_id, agent_id, run_id,"
-                " actor_id, role, metadata, categories, memory_type, immutable, created_at,"
-                " updated_at, valid_from, recorded_at, expires_at, terms, embedding, model_id)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s)",
-                [
-                    (
-                        rid,
-                        r.id,
-                        r.memory,
-                        r.hash,
-                        r.user_id,
-                        r.agent_id,
-                        r.run_id,
-                        r.actor_id,
-                        r.role,
-                        r.metadata,
-                        r.categories,
-                        r.memory_type,
-                        int(r.immutable),
-                        r.recorded_at,
-                        r.recorded_at,
-                        r.timestamp,
-                        r.recorded_at,
-                        r.expires_at,
-                        r.terms,
-                        np.asarray(r.vector, dtype=np.float32),
-                        bound[0],
-                    )
-                    for rid, r in zip(rids, rows)
-                ],
+        values = [
+            (
+                rid,
+                r.id,
+                r.memory,
+                r.hash,
+                r.user_id,
+                r.agent_id,
+                r.run_id,
+                r.actor_id,
+                r.role,
+                r.metadata,
+                r.categories,
+                r.memory_type,
+                int(r.immutable),
+                r.recorded_at,
+                r.recorded_at,
+                r.timestamp,
+                r.recorded_at,
+                r.expires_at,
+                r.terms,
+                np.asarray(r.vector, dtype=np.float32),
+                bound[0],
             )
-            cur.executemany(
-                "INSERT INTO history (rid, memory_id, event, new_memory, actor_id, role,"
-                " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (rid, r.id, event, r.memory, r.actor_id, r.role, r.recorded_at)
-                    for rid, r in zip(rids, rows)
-                ],
-            )
+            for rid, r in zip(rids, rows)
+        ]
+        _load(self.conn, "memories", _INSERT_COLUMNS, values)
+        _load(
+            self.conn,
+            "history",
+            "rid, memory_id, event, new_memory, actor_id, role, created_at",
+            [
+                (rid, r.id, event, r.memory, r.actor_id, r.role, r.recorded_at)
+                for rid, r in zip(rids, rows)
+            ],
+        )
         return rids
 
     def target(self, memory_id: str, scope: Scope | None = None) -> Target | None:
