@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +70,30 @@ def api(request: pytest.FixtureRequest, mem: Memory) -> Iterator[Any]:
     driver = BlockingAsync(mem)
     yield driver
     driver.close_loop()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A PostgreSQL server with pgvector for the PostgreSQL backend's tests.
+
+    ``$MNEMOWEAVE_TEST_POSTGRES_URL`` when set; else one the ``pgserver`` package starts in a
+    temporary directory (once per session, only when a test asks for it).
+    """
+    given = os.environ.get("MNEMOWEAVE_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    import pgserver
+
+    # Its own directory, not pytest's rotating basetemp (a concurrent pytest run may prune
+    # that); short, so the Unix socket path stays under its length limit.
+    data = Path(tempfile.mkdtemp(prefix="mw-pg-"))
+    server = pgserver.get_server(data, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture

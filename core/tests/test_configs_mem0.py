@@ -154,7 +154,7 @@ def test_defaults_stay_offline_and_unknown_fields_are_named(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("store", "named"),
     [
-        ({"provider": "pgvector", "config": {"dbname": "x"}}, "PostgreSQL backend"),
+        ({"provider": "pgvector", "config": {"colour": 1}}, "colour"),
         ({"provider": "pinecone", "config": {}}, r"\['chroma', 'faiss', 'qdrant'\]"),
         ({"provider": "qdrant", "config": {"host": "localhost", "port": 6333}}, "host"),
         ({"provider": "chroma", "config": {"colour": 1}}, "colour"),

@@ -27,8 +27,10 @@ class MemoryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, strict=True)
 
     path: str | None = None
-    #: Where memories live: ``"sqlite"`` (the default: SQLite + FAISS under ``path``) or a
-    #: ready :class:`mnemoweave.backends.Backend` object.
+    #: Where memories live: ``"sqlite"`` (the default: SQLite + FAISS under ``path``), a
+    #: ``postgresql://`` URL (PostgreSQL + pgvector, ``pip install 'mnemoweave[postgres]'``)
+    #: or a ready :class:`mnemoweave.backends.Backend` object. Unset, and with no ``path``,
+    #: ``$MNEMOWEAVE_BACKEND`` decides.
     backend: Any = None
     embedder: Any = None
     llm: Any = None
@@ -165,15 +167,15 @@ def _vector_store(store: Any, values: dict[str, Any]) -> None:
         raise ConfigurationError("vector_store must be a dict like {'provider': 'faiss', ...}")
     provider = store.get("provider", "faiss")
     if provider == "pgvector":
-        raise ConfigurationError(
-            "vector_store provider 'pgvector': mnemoweave's PostgreSQL backend (configured as "
-            "'backend') is planned but not released yet; for now drop vector_store to use the "
-            "embedded SQLite + FAISS store"
-        )
+        from ._pgvector_config import pgvector_backend
+
+        values.setdefault("backend", pgvector_backend(store.get("config") or {}))
+        return
     if provider not in _EMBEDDED:
         raise ConfigurationError(
             f"vector_store provider {provider!r} is not supported: mnemoweave keeps its own "
-            f"embedded store; use one of {list(_EMBEDDED)} (all map onto it) or drop vector_store"
+            f"embedded store; use one of {list(_EMBEDDED)} (all map onto it), 'pgvector' (the "
+            "PostgreSQL backend) or drop vector_store"
         )
     options = store.get("config") or {}
     if not isinstance(options, Mapping):

@@ -1,14 +1,18 @@
-"""Storage backends behind one seam (:mod:`.base`): ``sqlite`` (embedded, the default).
+"""Storage backends behind one seam (:mod:`.base`): ``sqlite`` (embedded, the default) and
+``postgres`` (PostgreSQL + pgvector, the ``postgres`` extra).
 
 :func:`open_backend` turns the ``backend`` option into a backend: ``None`` or ``"sqlite"``
-opens the embedded store under the config's data directory; an object that already speaks
-the :class:`~mnemoweave.backends.base.Backend` protocol is used as it is.
+opens the embedded store under the config's data directory (``None`` with no ``path`` reads
+``$MNEMOWEAVE_BACKEND`` first); a ``postgresql://`` URL opens a PostgreSQL collection; an
+object that already speaks the :class:`~mnemoweave.backends.base.Backend` protocol is used
+as it is.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._env import env
 from ..errors import ConfigurationError
 from .base import Backend, NewRow, Reader, Scored, Selection, Target, Writer
 
@@ -32,6 +36,8 @@ _SERVER_SCHEMES = ("postgresql://", "postgres://")
 
 def open_backend(spec: Any, config: MemoryConfig) -> Backend:
     """The backend ``spec`` names (see the module docstring); raises ``ConfigurationError``."""
+    if spec is None and config.path is None:
+        spec = env("BACKEND")
     kind = check_backend(spec)
     if kind == "sqlite":
         from .sqlite import SQLiteBackend
@@ -69,8 +75,8 @@ def check_backend(spec: Any) -> str:
 
 
 _NO_SERVER_BACKEND = (
-    "a postgresql:// backend is not part of this mnemoweave release yet; use the embedded "
-    "'sqlite' backend (the default)"
+    "a postgresql:// backend needs the postgres extra: pip install 'mnemoweave[postgres]'"
+    " (psycopg 3, psycopg_pool, pgvector)"
 )
 
 

@@ -111,6 +111,15 @@ class _Field:
 
 
 class _Compiler:
+    """Compiles one filter dict; a subclass (the PostgreSQL backend's) swaps the SQL dialect."""
+
+    #: The placeholder and the boolean literals of the SQL dialect.
+    MARK = "?"
+    TRUE = "1"
+    FALSE = "0"
+    #: The JSON items of the categories column.
+    CATEGORIES = "json_each(m.categories)"
+
     def __init__(self) -> None:
         self.params: list[Any] = []
         self.conditions = 0
@@ -121,7 +130,7 @@ class _Compiler:
                 f"filters compare against more than {MAX_VALUES} values; split the query"
             )
         self.params.append(value)
-        return "?"
+        return self.MARK
 
     # -- structure -----------------------------------------------------------------------
     def node(self, flt: Any, where: str, depth: int) -> str:
@@ -130,7 +139,7 @@ class _Compiler:
         if depth > MAX_NESTING:
             raise ValidationError(f"filters nest deeper than {MAX_NESTING} levels (at {where})")
         parts = [self.entry(key, value, f"{where}.{key}", depth) for key, value in flt.items()]
-        return _join(parts, "AND") if parts else "1"
+        return _join(parts, "AND") if parts else self.TRUE
 
     def entry(self, key: Any, value: Any, where: str, depth: int) -> str:
         if not isinstance(key, str):
@@ -157,7 +166,7 @@ class _Compiler:
                     f"'metadata' filter at {where} must be a dict of metadata keys"
                 )
             parts = [self.field("metadata", k, v, f"{where}.{k}") for k, v in value.items()]
-            return _join(parts, "AND") if parts else "1"
+            return _join(parts, "AND") if parts else self.TRUE
         if key in _TEXT_COLUMNS or key in _TIME_COLUMNS or key in ("categories", "immutable"):
             return self.field("column", key, value, where)
         return self.field("metadata", key, value, where)
@@ -203,9 +212,9 @@ class _Compiler:
         negate = op in ("ne", "nin")
         base = {"ne": "eq", "nin": "in"}.get(op, op)
         if kind == "metadata":
-            sql = self.metadata_condition(_Field(key), base, arg, where)
+            sql = self.metadata_condition(self.metadata_field(key), base, arg, where)
         elif key == "categories":
-            sql = self.list_condition("json_each(m.categories)", base, arg, where)
+            sql = self.list_condition(self.CATEGORIES, base, arg, where)
         elif key == "immutable":
             if base != "eq" or not isinstance(arg, bool):
                 raise ValidationError(
@@ -217,6 +226,11 @@ class _Compiler:
         else:
             sql = self.column_condition(_TEXT_COLUMNS[key], base, arg, where, time=False)
         return f"(NOT {sql})" if negate else sql
+
+    @staticmethod
+    def metadata_field(key: str) -> Any:
+        """How this dialect reads the metadata key ``key``."""
+        return _Field(key)
 
     # -- columns (text or epoch seconds, NULL when unset) --------------------------------
     def column_condition(self, col: str, op: str, arg: Any, where: str, *, time: bool) -> str:

@@ -1,0 +1,224 @@
+"""Reads of the PostgreSQL backend: scoring a selection, items, pages, history, scopes, windows.
+
+Scoring is exact and scoped: the selection's rows are found through the btree indexes on
+the scope columns, pgvector computes the inner product of each of those rows with the query,
+and BM25 runs in Python over the same rows' term blobs (the function the SQLite backend
+uses), so both backends give the same scores and thresholds mean the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import psycopg
+
+from ..._ids import scope_key
+from ..._keywords import bm25
+from ..._time import to_datetime
+from ...types import HistoryEntry, MemoryItem, ScopeCount
+from ..base import Scope, Scored, Selection
+from ..sqlite._rows import ITEM_COLUMNS, VERSION_COLUMNS, item, with_version
+from . import _binding as binding
+from . import _transfer
+from ._filter_sql import compile_filters
+
+if TYPE_CHECKING:
+    from ._backend import PostgresBackend
+
+_HISTORY = "id, memory_id, event, old_memory, new_memory, actor_id, role, created_at, is_deleted"
+
+# Every version of every memory as one relation: current rows (vid 0) and retired texts.
+_ALL_VERSIONS = (
+    "SELECT rid, 0::bigint AS vid, id, memory, hash, user_id, agent_id, run_id, actor_id, role,"
+    " metadata, categories, memory_type, immutable, status, created_at, updated_at,"
+    " valid_from, valid_to, recorded_at, expired_at, expires_at, terms, embedding"
+    " FROM memories"
+    " UNION ALL"
+    " SELECT v.rid, v.vid, p.id, v.memory, v.hash, p.user_id, p.agent_id, p.run_id,"
+    " p.actor_id, p.role, v.metadata, v.categories, p.memory_type, p.immutable, 1::smallint,"
+    " v.created_at, v.updated_at, v.valid_from, v.valid_to, v.recorded_at, v.expired_at,"
+    " p.expires_at, v.terms, v.embedding"
+    " FROM memory_versions v JOIN memories p ON p.rid = v.rid"
+)
+# Columns as text so the shared row decoder (written for SQLite) reads them unchanged.
+_ITEM = ITEM_COLUMNS.replace("metadata,", "metadata::text,").replace(
+    "categories,", "categories::text,"
+)
+_VERSION = VERSION_COLUMNS.replace("metadata,", "metadata::text,").replace(
+    "categories,", "categories::text,"
+)
+
+
+def scope_sql(scope: Mapping[str, str], alias: str = "m") -> tuple[str, list[str]]:
+    """Equality on each given scope id (the caller guarantees at least one)."""
+    parts = [f"{alias}.{key} = %s" for key in scope]
+    return " AND ".join(parts), [scope[key] for key in scope]
+
+
+def exact_scope_sql(ids: Scope, alias: str = "m") -> tuple[str, list[str]]:
+    """Match exactly this (user, agent, run): given ids equal, absent ones NULL."""
+    parts, params = [], []
+    for key, value in zip(("user_id", "agent_id", "run_id"), ids):
+        if value is None:
+            parts.append(f"{alias}.{key} IS NULL")
+        else:
+            parts.append(f"{alias}.{key} = %s")
+            params.append(value)
+    return " AND ".join(parts), params
+
+
+def where(sel: Selection) -> tuple[str, list[Any]]:
+    """The SQL condition (over alias ``m``) of a selection's scope, filters and liveness."""
+    if sel.exact:
+        ids = (sel.scope.get("user_id"), sel.scope.get("agent_id"), sel.scope.get("run_id"))
+        s_sql, params = exact_scope_sql(ids)
+    else:
+        s_sql, params = scope_sql(sel.scope)
+    f_sql, f_params = compile_filters(sel.filters)
+    parts: list[Any] = list(params)
+    if sel.as_of is not None:
+        s_sql += " AND m.valid_from <= %s AND (m.valid_to IS NULL OR m.valid_to > %s)"
+        parts += [sel.as_of, sel.as_of]
+        if not sel.include_expired:
+            s_sql += " AND (m.expires_at IS NULL OR m.expires_at > %s)"
+            parts.append(sel.as_of)
+    elif not sel.include_expired:
+        s_sql += " AND m.status = 0 AND (m.expires_at IS NULL OR m.expires_at > %s)"
+        parts.append(sel.now)
+    return f"{s_sql} AND {f_sql}", [*parts, *f_params]
+
+
+class PostgresReader:
+    """One ``REPEATABLE READ, READ ONLY`` transaction: a consistent snapshot."""
+
+    def __init__(self, conn: psycopg.Connection, backend: PostgresBackend) -> None:
+        self.conn = conn
+        self._backend = backend
+
+    def score(self, selection: Selection, query: np.ndarray, terms: np.ndarray) -> Scored:
+        cond, params = where(selection)
+        if self._backend.bound is not None:  # another embedder may have re-bound an empty store
+            binding.check(self.conn, self._backend.bound)
+        vector = np.asarray(query, dtype=np.float32)
+        if selection.as_of is None:
+            source, vid = "memories m", "0"
+        else:
+            source, vid = f"({_ALL_VERSIONS}) m", "m.vid"
+        rows = self.conn.execute(
+            f"SELECT m.rid, {vid}, m.terms, (m.embedding <#> %s) * -1 FROM {source}"
+            f" WHERE {cond} ORDER BY m.rid, 2",
+            [vector, *params],
+        ).fetchall()
+        keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        dense = np.fromiter((r[3] for r in rows), dtype=np.float32, count=len(rows))
+        keyword = bm25([bytes(r[2]) for r in rows], terms)
+        versions = None if selection.as_of is None else [int(r[1]) for r in rows]
+        return Scored(keys, dense, keyword, versions)
+
+    def items(self, keys: Sequence[int], versions: Sequence[int] | None) -> list[MemoryItem]:
+        if len(keys) == 0:
+            return []
+        by_rid = {
+            row[0]: row[1:]
+            for row in self.conn.execute(
+                f"SELECT rid, {_ITEM} FROM memories WHERE rid = ANY(%s)",
+                ([int(k) for k in keys],),
+            )
+        }
+        wanted = [int(v) for v in (versions or []) if v]
+        vrows: dict[int, tuple[Any, ...]] = {}
+        if wanted:
+            vrows = {
+                row[0]: row[1:]
+                for row in self.conn.execute(
+                    f"SELECT vid, {_VERSION} FROM memory_versions WHERE vid = ANY(%s)", (wanted,)
+                )
+            }
+        out = []
+        for i, key in enumerate(keys):
+            found = item(by_rid[int(key)])
+            vid = versions[i] if versions else 0
+            out.append(with_version(found, vrows[vid]) if vid else found)
+        return out
+
+    def item(self, memory_id: str) -> MemoryItem | None:
+        row = self.conn.execute(
+            f"SELECT {_ITEM} FROM memories WHERE id = %s", (memory_id,)
+        ).fetchone()
+        return None if row is None else item(row)
+
+    def page(self, selection: Selection, limit: int, offset: int) -> tuple[list[MemoryItem], int]:
+        cond, params = where(selection)
+        base = f"FROM memories m WHERE {cond}"
+        found = self.conn.execute(f"SELECT count(*) {base}", params).fetchone()
+        total = int(found[0]) if found else 0
+        rows = self.conn.execute(
+            f"SELECT {_ITEM} {base} ORDER BY m.created_at DESC, m.rid DESC LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        ).fetchall()
+        return [item(r) for r in rows], total
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        found = self.conn.execute("SELECT rid FROM memories WHERE id = %s", (memory_id,)).fetchone()
+        if found is not None:
+            rows = self.conn.execute(
+                f"SELECT {_HISTORY} FROM history WHERE rid = %s ORDER BY id", (found[0],)
+            ).fetchall()
+        else:  # erased: only the bare events remain, found by the id they kept
+            rows = self.conn.execute(
+                f"SELECT {_HISTORY} FROM history WHERE memory_id = %s ORDER BY id", (memory_id,)
+            ).fetchall()
+        return [
+            HistoryEntry(
+                id=r[0],
+                memory_id=r[1],
+                event=r[2],
+                old_memory=r[3],
+                new_memory=r[4],
+                actor_id=r[5],
+                role=r[6],
+                created_at=to_datetime(r[7]),
+                is_deleted=bool(r[8]),
+            )
+            for r in rows
+        ]
+
+    def scopes(self, now: float) -> list[ScopeCount]:
+        rows = self.conn.execute(
+            "SELECT user_id, agent_id, run_id, count(*), min(created_at), max(updated_at)"
+            " FROM memories WHERE status = 0 AND (expires_at IS NULL OR expires_at > %s)"
+            " GROUP BY user_id, agent_id, run_id"
+            ' ORDER BY user_id COLLATE "C" NULLS LAST, agent_id COLLATE "C" NULLS LAST,'
+            ' run_id COLLATE "C" NULLS LAST',
+            (now,),
+        ).fetchall()
+        return [
+            ScopeCount(
+                user_id=r[0],
+                agent_id=r[1],
+                run_id=r[2],
+                count=int(r[3]),
+                created_at=to_datetime(r[4]),
+                updated_at=to_datetime(r[5]),
+            )
+            for r in rows
+        ]
+
+    def messages(self, scope: Scope, limit: int) -> list[tuple[str, str, str | None, float]]:
+        rows = self.conn.execute(
+            "SELECT role, content, name, created_at FROM messages WHERE scope = %s"
+            " ORDER BY id DESC LIMIT %s",
+            (scope_key(*scope), limit),
+        ).fetchall()
+        return [(r[0], r[1], r[2], float(r[3])) for r in reversed(rows)]
+
+    def dump(self, embeddings: bool) -> Iterator[dict[str, Any]]:
+        return _transfer.dump(self.conn, embeddings)
+
+    def known_ids(self, ids: Sequence[str]) -> set[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM memories WHERE id = ANY(%s)", (list(ids),)
+        ).fetchall()
+        return {r[0] for r in rows}
