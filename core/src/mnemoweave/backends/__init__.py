@@ -10,13 +10,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from .base import Backend, NewRow, Reader, Scored, Selection, Target, Writer
+from .base import (
+    Backend,
+    ContextReader,
+    ContextRows,
+    NewRow,
+    Reader,
+    Scored,
+    Selection,
+    Target,
+    Writer,
+)
 
 if TYPE_CHECKING:
     from ..config import MemoryConfig
 
 __all__ = [
     "Backend",
+    "ContextReader",
+    "ContextRows",
     "NewRow",
     "Reader",
     "Scored",
