@@ -98,21 +98,33 @@ def blend(dense: np.ndarray, prev_dot: np.ndarray, w: float = CONTEXT_WEIGHT) ->
 
 def mentions(blobs: list[bytes]) -> np.ndarray:
     """1.0 for rows whose terms include a relative time word, else 0.0."""
-    return np.asarray(_presence(blobs, _TIME_TERMS).any(axis=1), dtype=np.float64)
+    return _mentions(_Terms(blobs))
 
 
-def _presence(blobs: list[bytes], cand: np.ndarray) -> np.ndarray:
-    """``[rows, len(cand)]`` booleans: which of the sorted unique ``cand`` terms each row has."""
-    out = np.zeros((len(blobs), cand.size), dtype=bool)
-    if not blobs or cand.size == 0:
-        return out
-    flat = np.frombuffer(b"".join(blobs), dtype="<i8")
-    ends = np.cumsum([len(blob) >> 3 for blob in blobs])
-    slot = np.searchsorted(cand, flat)
-    slot[slot == cand.size] = 0
-    hit = np.flatnonzero(cand[slot] == flat)
-    out[np.searchsorted(ends, hit, side="right"), slot[hit]] = True
-    return out
+def _mentions(flat: _Terms) -> np.ndarray:
+    return np.asarray(flat.counts(_TIME_TERMS).any(axis=1), dtype=np.float64)
+
+
+class _Terms:
+    """A scope's term blobs joined once, shared by the time mentions and the feedback pass."""
+
+    def __init__(self, blobs: list[bytes]) -> None:
+        self.n = len(blobs)
+        self.flat = np.frombuffer(b"".join(blobs), dtype="<i8")
+        lengths = np.fromiter((len(blob) >> 3 for blob in blobs), dtype=np.int64, count=self.n)
+        self.lengths = lengths
+        self.ends = np.cumsum(lengths)
+
+    def counts(self, cand: np.ndarray) -> np.ndarray:
+        """``[rows, len(cand)]`` term frequencies of the sorted unique ``cand`` terms."""
+        if self.n == 0 or cand.size == 0 or self.flat.size == 0:
+            return np.zeros((self.n, cand.size), dtype=np.int64)
+        slot = np.searchsorted(cand, self.flat)
+        slot[slot == cand.size] = 0
+        hit = np.flatnonzero(cand[slot] == self.flat)
+        doc = np.searchsorted(self.ends, hit, side="right")
+        tf = np.bincount(doc * cand.size + slot[hit], minlength=self.n * cand.size)
+        return tf.reshape(self.n, cand.size)
 
 
 def rank(rows: ContextRows, query: str, terms: np.ndarray, keyword_weight: float) -> Ranked:
@@ -122,9 +134,10 @@ def rank(rows: ContextRows, query: str, terms: np.ndarray, keyword_weight: float
     cos = raw if list_q else blend(raw, rows.prev_dot)
     keyword = bm25(rows.blobs, terms, k1=K1, b=B)
     path = np.clip((cos - DENSE_LOW) / (DENSE_HIGH - DENSE_LOW), 0.0, 1.0)
-    timed = mentions(rows.blobs) if TIME_QUERY.search(query) else np.zeros(raw.size)
+    flat = _Terms(rows.blobs)
+    timed = _mentions(flat) if TIME_QUERY.search(query) else np.zeros(raw.size)
     first = _score(cos, keyword, path, timed, keyword_weight, not list_q)
-    extra = _feedback(rows.blobs, terms, _best(first[0], cos, PRF_DOCS))
+    extra = _feedback(rows.blobs, flat, terms, _best(first[0], cos, PRF_DOCS))
     total = keyword + extra
     score, lift = _score(cos, total, path, timed, keyword_weight, not list_q)
     return Ranked(score, cos, raw, total, path, TIME_BOOST * timed, lift, extra)
@@ -160,7 +173,7 @@ def _best(score: np.ndarray, tiebreak: np.ndarray, k: int) -> np.ndarray:
     return order[:k]
 
 
-def _feedback(blobs: list[bytes], terms: np.ndarray, top: np.ndarray) -> np.ndarray:
+def _feedback(blobs: list[bytes], flat: _Terms, terms: np.ndarray, top: np.ndarray) -> np.ndarray:
     """Keyword pseudo-relevance feedback: BM25 of up to ``PRF_TERMS`` expansion terms.
 
     Candidates occur in at least two of the ``top`` rows and are not query terms; they are
@@ -177,7 +190,12 @@ def _feedback(blobs: list[bytes], terms: np.ndarray, top: np.ndarray) -> np.ndar
         return np.zeros(n)
     cand = np.array(picked, dtype=np.int64)
     in_top = np.array([seen[t] for t in picked], dtype=np.float64)
-    df = _presence(blobs, cand).sum(axis=0)
+    tf = flat.counts(cand)
+    df = np.count_nonzero(tf, axis=0)
     idf = np.log1p((n - df + 0.5) / (df + 0.5))
-    chosen = np.sort(cand[np.argsort(-(in_top * idf), kind="stable")[:PRF_TERMS]])
-    return PRF_WEIGHT * bm25(blobs, chosen, k1=K1, b=B)
+    best = np.argsort(-(in_top * idf), kind="stable")[:PRF_TERMS]
+    tf, idf = tf[:, best], idf[best]
+    # BM25 of the chosen terms, as _keywords.bm25 computes it, from the counts already made.
+    norm = K1 * (1.0 - B + B * flat.lengths / ((flat.ends[-1] / n) or 1.0))
+    gain: np.ndarray = (tf * ((K1 + 1.0) * idf) / (tf + norm[:, None])).sum(axis=1)
+    return PRF_WEIGHT * gain

@@ -12,6 +12,7 @@ import numpy as np
 from ..._ids import scope_key
 from ..._keywords import bm25
 from ..._time import to_datetime
+from ...errors import StorageError
 from ...types import HistoryEntry, MemoryItem, ScopeCount
 from ..base import ContextRows, Scope, Scored, Selection
 from . import _transfer
@@ -118,7 +119,10 @@ class SQLiteReader:
         prev_dot = np.zeros(keys.size, dtype=np.float64)
         if keys.size == 0:
             return ContextRows(keys, np.zeros(0, dtype=np.float32), prev_dot, [])
-        vectors = self._store.index.vectors(keys)
+        index = self._store.index
+        if int(keys.max()) >= index.ntotal:
+            raise StorageError("vector index is behind the database; reopen the store")
+        vectors = index.rows(keys)
         dense = vectors @ query
         if keys.size > 1:
             prev_dot[1:] = np.einsum("ij,ij->i", vectors[1:], vectors[:-1])

@@ -78,6 +78,10 @@ class VectorIndex:
         """Copies of the vectors stored at ``rids``."""
         return np.array(self._view()[np.asarray(rids, dtype=np.int64)])
 
+    def rows(self, rids: np.ndarray) -> np.ndarray:
+        """The vectors at ``rids`` (in range), gathered in one copy."""
+        return self._view()[rids]
+
     def scores(self, query: np.ndarray, rids: np.ndarray) -> np.ndarray:
         """Inner product of ``query`` with each row in ``rids`` (same order), exactly.
 
