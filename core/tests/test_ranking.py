@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mnemoweave import ConfigurationError, Memory, MnemoweaveError
+from mnemoweave import ConfigurationError, Memory
 from mnemoweave._keywords import terms_blob
 from mnemoweave._ranking import blend, context_rows, mentions
 from mnemoweave.backends.base import Selection
@@ -135,7 +135,7 @@ def test_as_of_searches_use_the_standard_ranking(tmp_path: Path) -> None:
 
 
 def test_unknown_ranking_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(MnemoweaveError, match="ranking"):
+    with pytest.raises(ConfigurationError, match="ranking"):
         _open(tmp_path, ranking="fancy")
 
 
@@ -162,3 +162,25 @@ def test_blend_is_the_cosine_with_the_summed_vectors() -> None:
 def test_time_mentions_read_relative_words_only() -> None:
     blobs = [terms_blob(t) for t in ["see you on Friday", "on 8 May 2023 we met", "", "ago"]]
     assert mentions(blobs).tolist() == [1.0, 0.0, 0.0, 1.0]
+
+
+def test_keyword_feedback_reaches_rows_sharing_the_top_rows_terms(tmp_path: Path) -> None:
+    mem = _open(tmp_path, ranking="context")
+    _fill(
+        mem,
+        [
+            "Lisbon has a yellow tram",
+            "I like green apples",
+            "In Lisbon the tram climbs hills",
+            "The dentist was nice",
+            "Lisbon tram rides are cheap",
+            "Our cat sleeps all day",
+            "My brother plays chess",
+            "The tram was late again",
+        ],
+    )
+    found = mem.search("lisbon", user_id="u1", limit=8, explain=True).results
+    mem.close()
+    prf = {r.memory: (r.explain or {})["prf"] for r in found}
+    assert prf["The tram was late again"] > 0.0
+    assert prf["My brother plays chess"] == 0.0
