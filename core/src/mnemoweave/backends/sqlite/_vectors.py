@@ -80,7 +80,8 @@ class VectorIndex:
 
     def rows(self, rids: np.ndarray) -> np.ndarray:
         """The vectors at ``rids`` (in range), gathered in one copy."""
-        return self._view()[rids]
+        gathered: np.ndarray = self._view()[rids]
+        return gathered
 
     def scores(self, query: np.ndarray, rids: np.ndarray) -> np.ndarray:
         """Inner product of ``query`` with each row in ``rids`` (same order), exactly.
