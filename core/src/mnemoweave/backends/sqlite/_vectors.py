@@ -97,7 +97,8 @@ class VectorIndex:
         if int(rids.max()) >= self.ntotal:
             raise StorageError("vector index is behind the database; reopen the store")
         if n <= _GATHER_MAX:
-            return self._view()[rids] @ query
+            gathered: np.ndarray = self.rows(rids) @ query
+            return gathered
         params = faiss.SearchParameters()
         params.sel = faiss.IDSelectorArray(rids)
         distances, labels = self.index.search(query.reshape(1, -1), n, params=params)
