@@ -184,3 +184,15 @@ def test_keyword_feedback_reaches_rows_sharing_the_top_rows_terms(tmp_path: Path
     prf = {r.memory: (r.explain or {})["prf"] for r in found}
     assert prf["The tram was late again"] > 0.0
     assert prf["My brother plays chess"] == 0.0
+
+
+def test_empty_and_filtered_out_scopes_return_nothing(tmp_path: Path) -> None:
+    mem = _open(tmp_path, ranking="context")
+    _fill(mem, ["hello there"])
+    nobody = mem.search("when hello", user_id="nobody").results
+    filtered = mem.search("when hello", user_id="u1", filters={"topic": "x"}).results
+    one = mem.search("when hello", user_id="u1").results
+    mem.close()
+    assert nobody == []
+    assert filtered == []
+    assert [r.memory for r in one] == ["hello there"]
