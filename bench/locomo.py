@@ -10,6 +10,11 @@ vectors are what every system receives). A second, untimed search for the top 50
 ceiling a perfect reranker over ``rerank_top_k=50`` candidates could reach (the oracle rows).
 
     python -m bench locomo [--quick] [--data PATH] [--systems mnemoweave,mnemoweave-dense,mem0]
+                           [--ranking context]
+
+``--ranking context`` runs the mnemoweave systems twice in the same run, with the default
+ranking and with ``MemoryConfig(ranking="context")``, and adds a "context − standard" row
+(differences; the latency column is the p50 ratio context/standard).
 """
 
 from __future__ import annotations
@@ -62,12 +67,17 @@ def mnemoweave_searcher(
     table: dict[str, np.ndarray],
     workdir: Path,
     keyword_weight: float | None,
+    ranking: str = "standard",
 ) -> tuple[Searcher, Callable[[], None]]:
     from mnemoweave import Memory
 
     embedder = LookupEmbedder()
     embedder.table = table
-    mem = Memory(workdir / f"mnemoweave-{variant}-{keyword_weight}", embedder=embedder)
+    mem = Memory(
+        workdir / f"mnemoweave-{variant}-{keyword_weight}-{ranking}",
+        embedder=embedder,
+        ranking=ranking,
+    )
     for conv in conversations:
         mem.batch_add(
             [
@@ -195,7 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--systems", default=None, help=f"comma list from {SYSTEMS}")
     parser.add_argument("--variants", default="dated,plain")
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--ranking",
+        choices=["standard", "context"],
+        default="standard",
+        help="context: also run the mnemoweave systems with ranking='context'",
+    )
     args = parser.parse_args(argv)
+    rankings = ["standard"] if args.ranking == "standard" else ["standard", "context"]
 
     from bench._mem0_client import mem0_available
 
@@ -229,17 +246,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mnemoweave-locomo-") as tmp:
         work = Path(tmp)
         for variant in variants:
-            for system in systems:
+            for system, ranking in [
+                (s, r) for s in systems for r in (["standard"] if s == "mem0" else rankings)
+            ]:
                 if system == "mem0":
                     search, close = mem0_searcher(conversations, variant, table, work)
                 else:
                     weight = 0.0 if system == "mnemoweave-dense" else None
-                    search, close = mnemoweave_searcher(conversations, variant, table, work, weight)
+                    search, close = mnemoweave_searcher(
+                        conversations, variant, table, work, weight, ranking
+                    )
                 try:
                     result = evaluate(conversations, search, table, limit)
                 finally:
                     close()
-                name = f"{system} ({variant})"
+                tag = " [context]" if ranking == "context" else ""
+                name = f"{system}{tag} ({variant})"
                 figures["systems"][name] = result
                 o = result["overall"]
                 rows.append(
@@ -265,6 +287,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, result in figures["systems"].items()
     ]
     for variant in variants:
+        for system in [s for s in systems if s != "mem0" and len(rankings) > 1]:
+            std = figures["systems"][f"{system} ({variant})"]["overall"]
+            ctx = figures["systems"][f"{system} [context] ({variant})"]["overall"]
+            rows.append(
+                [f"{system} context − standard ({variant})"]
+                + [ctx[m] - std[m] for m in ("any@1", "any@5", "any@10", "any@20", "all@10")]
+                + [ctx["p50_ms"] / std["p50_ms"], ""]
+            )
         mine = figures["systems"].get(f"mnemoweave ({variant})")
         theirs = figures["systems"].get(f"mem0 ({variant})")
         if mine and theirs:
@@ -289,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "any@10",
             "any@20",
             "all@10",
-            "query p50 ms (ratio row: mem0/mnemoweave)",
+            "query p50 ms (ratio rows: mem0/mnemoweave, context/standard)",
             "n",
         ],
         rows,

@@ -151,6 +151,21 @@ def test_locomo_quick(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_locomo_quick_context_ranking(tmp_path: Path) -> None:
+    data = tiny_locomo(tmp_path / "tiny.json")
+    out = run_bench(
+        tmp_path, "locomo", "--quick", "--data", str(data), "--systems", "mnemoweave",
+        "--variants", "dated", "--ranking", "context",
+    )  # fmt: skip
+    assert "| mnemoweave context − standard (dated) |" in out
+    systems = figures(tmp_path, "locomo-quick")["systems"]
+    assert set(systems) == {"mnemoweave (dated)", "mnemoweave [context] (dated)"}
+    for result in systems.values():
+        assert result["overall"]["n"] == 4
+        assert result["overall"]["any@20"] == 1.0
+
+
+@pytest.mark.slow
 def test_llm_cost_quick(tmp_path: Path) -> None:
     data = tiny_locomo(tmp_path / "tiny.json")
     out = run_bench(tmp_path, "llm_cost", "--quick", "--data", str(data), "--systems", "mnemoweave")

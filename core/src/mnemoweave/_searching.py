@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._fusion import fuse, top
+from ._fusion import Fused, fuse, top
 from ._keywords import query_terms
+from ._ranking import Ranked, context_rows, rank
 from ._rerank import apply_rerank, rerank_pool
 from .backends.base import Selection
 from .types import MemoryItem
@@ -38,14 +39,23 @@ def search(
     pool = rerank_pool(engine.reranker, rerank, limit, engine.config.rerank_top_k)
     qvec = engine.embed_query(query)
     terms = query_terms(query)
+    scores: Fused | Ranked
     with engine.backend.read() as reader:
-        scored = reader.score(selection, qvec, terms)
-        scores = fuse(scored.dense, scored.keyword, keyword_weight)
-        chosen = top(scores.fused, pool, threshold, scores.dense)
-        versions = None if scored.versions is None else [scored.versions[i] for i in chosen]
-        items = reader.items([int(k) for k in scored.keys[chosen]], versions)
+        if engine.config.ranking == "context" and selection.as_of is None:
+            rows = context_rows(reader, selection, qvec)
+            scores = rank(rows, query, terms, keyword_weight)
+            chosen = top(scores.score, pool, threshold, scores.cosine)
+            items = reader.items([int(k) for k in rows.keys[chosen]], None)
+            final = scores.score
+        else:
+            scored = reader.score(selection, qvec, terms)
+            scores = fuse(scored.dense, scored.keyword, keyword_weight)
+            chosen = top(scores.fused, pool, threshold, scores.dense)
+            versions = None if scored.versions is None else [scored.versions[i] for i in chosen]
+            items = reader.items([int(k) for k in scored.keys[chosen]], versions)
+            final = scores.fused
     for position, item in zip(chosen, items):
-        item.score = float(scores.fused[position])
+        item.score = float(final[position])
         if explain:
             item.explain = scores.explain(int(position))
     if rerank:

@@ -44,6 +44,10 @@ class MemoryConfig(BaseModel):
     max_reply_chars: int = Field(default=200_000, ge=1_000, le=50_000_000)
     #: Weight of keyword (BM25) relevance in the fused score; the rest is dense similarity.
     keyword_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: First-stage ranking: ``"standard"`` (dense + BM25, 50/50) or ``"context"``, which adds
+    #: the measured levers of docs/search.md (a row read with the previous one, tuned BM25, a
+    #: dense path, time and neighbour boosts, keyword feedback). ``as_of`` searches are standard.
+    ranking: Literal["standard", "context"] = "standard"
     #: The reranking stage of ``search(rerank=True)``: a callable ``(query, texts) -> scores``,
     #: ``{"provider": "llm"}`` (the configured LLM, one call) or ``{"provider": "endpoint",
     #: "url": ..., "model": ...}`` (a Cohere/Jina/vLLM ``/rerank`` endpoint); see docs/search.md.

@@ -14,13 +14,25 @@ from typing import TYPE_CHECKING, Any
 
 from .._env import env
 from ..errors import ConfigurationError
-from .base import Backend, NewRow, Reader, Scored, Selection, Target, Writer
+from .base import (
+    Backend,
+    ContextReader,
+    ContextRows,
+    NewRow,
+    Reader,
+    Scored,
+    Selection,
+    Target,
+    Writer,
+)
 
 if TYPE_CHECKING:
     from ..config import MemoryConfig
 
 __all__ = [
     "Backend",
+    "ContextReader",
+    "ContextRows",
     "NewRow",
     "Reader",
     "Scored",

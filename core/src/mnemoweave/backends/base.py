@@ -96,6 +96,29 @@ class Scored:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextRows:
+    """A selection's current rows in row-id (add) order, with what context ranking reads.
+
+    ``prev_dot[i]`` is the dot product of row ``i``'s vector with row ``i - 1``'s (0 for the
+    first row); ``blobs`` are the rows' keyword term blobs, so ranking can run its own BM25.
+    """
+
+    keys: np.ndarray
+    dense: np.ndarray
+    prev_dot: np.ndarray
+    blobs: list[bytes]
+
+
+@runtime_checkable
+class ContextReader(Protocol):
+    """Optional reader capability used by ``ranking="context"`` (see docs/search.md)."""
+
+    def context_rows(self, selection: Selection, query: np.ndarray) -> ContextRows:
+        """Every current row of ``selection`` in row-id order, scored against ``query``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """A memory as a writer sees it inside its transaction."""
 

@@ -12,8 +12,9 @@ import numpy as np
 from ..._ids import scope_key
 from ..._keywords import bm25
 from ..._time import to_datetime
+from ...errors import StorageError
 from ...types import HistoryEntry, MemoryItem, ScopeCount
-from ..base import Scope, Scored, Selection
+from ..base import ContextRows, Scope, Scored, Selection
 from . import _transfer
 from ._filter_sql import compile_filters
 from ._rows import ITEM_COLUMNS, VERSION_COLUMNS, item, with_version
@@ -106,6 +107,26 @@ class SQLiteReader:
             dense = np.zeros(0, dtype=np.float32)
         keyword = bm25([r[2] for r in vrows], terms)
         return Scored(keys, dense, keyword, [r[1] for r in vrows])
+
+    def context_rows(self, selection: Selection, query: np.ndarray) -> ContextRows:
+        """Current rows in row-id order with their vectors' dot product with the previous row."""
+        cond, params = where(selection)
+        found = self.conn.execute(
+            f"SELECT m.rid FROM memories m WHERE {cond} ORDER BY m.rid", params
+        ).fetchall()
+        keys = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
+        assert self._store.index is not None
+        prev_dot = np.zeros(keys.size, dtype=np.float64)
+        if keys.size == 0:
+            return ContextRows(keys, np.zeros(0, dtype=np.float32), prev_dot, [])
+        index = self._store.index
+        if int(keys.max()) >= index.ntotal:
+            raise StorageError("vector index is behind the database; reopen the store")
+        vectors = index.rows(keys)
+        dense = vectors @ query
+        if keys.size > 1:
+            prev_dot[1:] = np.einsum("ij,ij->i", vectors[1:], vectors[:-1])
+        return ContextRows(keys, dense, prev_dot, self._store.terms.get(keys.tolist()))
 
     def items(self, keys: Sequence[int], versions: Sequence[int] | None) -> list[MemoryItem]:
         if len(keys) == 0:

@@ -78,6 +78,11 @@ class VectorIndex:
         """Copies of the vectors stored at ``rids``."""
         return np.array(self._view()[np.asarray(rids, dtype=np.int64)])
 
+    def rows(self, rids: np.ndarray) -> np.ndarray:
+        """The vectors at ``rids`` (in range), gathered in one copy."""
+        gathered: np.ndarray = self._view()[rids]
+        return gathered
+
     def scores(self, query: np.ndarray, rids: np.ndarray) -> np.ndarray:
         """Inner product of ``query`` with each row in ``rids`` (same order), exactly.
 
@@ -92,7 +97,8 @@ class VectorIndex:
         if int(rids.max()) >= self.ntotal:
             raise StorageError("vector index is behind the database; reopen the store")
         if n <= _GATHER_MAX:
-            return self._view()[rids] @ query
+            gathered: np.ndarray = self.rows(rids) @ query
+            return gathered
         params = faiss.SearchParameters()
         params.sel = faiss.IDSelectorArray(rids)
         distances, labels = self.index.search(query.reshape(1, -1), n, params=params)
