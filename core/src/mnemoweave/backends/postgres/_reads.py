@@ -19,6 +19,7 @@ from ..._keywords import bm25
 from ..._time import to_datetime
 from ...types import HistoryEntry, MemoryItem, ScopeCount
 from ..base import Scope, Scored, Selection
+from ..sqlite import _reads as sqlite_reads
 from ..sqlite._rows import ITEM_COLUMNS, VERSION_COLUMNS, item, with_version
 from . import _binding as binding
 from . import _transfer
@@ -52,42 +53,18 @@ _VERSION = VERSION_COLUMNS.replace("metadata,", "metadata::text,").replace(
 
 
 def scope_sql(scope: Mapping[str, str], alias: str = "m") -> tuple[str, list[str]]:
-    """Equality on each given scope id (the caller guarantees at least one)."""
-    parts = [f"{alias}.{key} = %s" for key in scope]
-    return " AND ".join(parts), [scope[key] for key in scope]
+    """Equality on each given scope id, with psycopg's placeholder."""
+    return sqlite_reads.scope_sql(scope, alias, mark="%s")
 
 
 def exact_scope_sql(ids: Scope, alias: str = "m") -> tuple[str, list[str]]:
-    """Match exactly this (user, agent, run): given ids equal, absent ones NULL."""
-    parts, params = [], []
-    for key, value in zip(("user_id", "agent_id", "run_id"), ids):
-        if value is None:
-            parts.append(f"{alias}.{key} IS NULL")
-        else:
-            parts.append(f"{alias}.{key} = %s")
-            params.append(value)
-    return " AND ".join(parts), params
+    """Match exactly this (user, agent, run), with psycopg's placeholder."""
+    return sqlite_reads.exact_scope_sql(ids, alias, mark="%s")
 
 
 def where(sel: Selection) -> tuple[str, list[Any]]:
-    """The SQL condition (over alias ``m``) of a selection's scope, filters and liveness."""
-    if sel.exact:
-        ids = (sel.scope.get("user_id"), sel.scope.get("agent_id"), sel.scope.get("run_id"))
-        s_sql, params = exact_scope_sql(ids)
-    else:
-        s_sql, params = scope_sql(sel.scope)
-    f_sql, f_params = compile_filters(sel.filters)
-    parts: list[Any] = list(params)
-    if sel.as_of is not None:
-        s_sql += " AND m.valid_from <= %s AND (m.valid_to IS NULL OR m.valid_to > %s)"
-        parts += [sel.as_of, sel.as_of]
-        if not sel.include_expired:
-            s_sql += " AND (m.expires_at IS NULL OR m.expires_at > %s)"
-            parts.append(sel.as_of)
-    elif not sel.include_expired:
-        s_sql += " AND m.status = 0 AND (m.expires_at IS NULL OR m.expires_at > %s)"
-        parts.append(sel.now)
-    return f"{s_sql} AND {f_sql}", [*parts, *f_params]
+    """A selection's condition (the SQLite backend's, in psycopg's and jsonb's dialect)."""
+    return sqlite_reads.where(sel, mark="%s", compile_=compile_filters)
 
 
 class PostgresReader:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,41 +39,52 @@ _ALL_VERSIONS = (
 )
 
 
-def scope_sql(scope: Any, alias: str = "m") -> tuple[str, list[str]]:
-    """Equality on each given scope id (the caller guarantees at least one)."""
-    parts = [f"{alias}.{key} = ?" for key in scope]
+def scope_sql(scope: Any, alias: str = "m", mark: str = "?") -> tuple[str, list[str]]:
+    """Equality on each given scope id (the caller guarantees at least one).
+
+    ``mark`` is the driver's placeholder (``%s`` for the PostgreSQL backend).
+    """
+    parts = [f"{alias}.{key} = {mark}" for key in scope]
     return " AND ".join(parts), [scope[key] for key in scope]
 
 
-def exact_scope_sql(ids: Scope, alias: str = "m") -> tuple[str, list[str]]:
+def exact_scope_sql(ids: Scope, alias: str = "m", mark: str = "?") -> tuple[str, list[str]]:
     """Match exactly this (user, agent, run): given ids equal, absent ones NULL."""
     parts, params = [], []
     for key, value in zip(("user_id", "agent_id", "run_id"), ids):
         if value is None:
             parts.append(f"{alias}.{key} IS NULL")
         else:
-            parts.append(f"{alias}.{key} = ?")
+            parts.append(f"{alias}.{key} = {mark}")
             params.append(value)
     return " AND ".join(parts), params
 
 
-def where(sel: Selection) -> tuple[str, list[Any]]:
-    """The SQL condition (over alias ``m``) of a selection's scope, filters and liveness."""
+def where(
+    sel: Selection,
+    mark: str = "?",
+    compile_: Callable[[Any], tuple[str, list[Any]]] = compile_filters,
+) -> tuple[str, list[Any]]:
+    """The SQL condition (over alias ``m``) of a selection's scope, filters and liveness.
+
+    ``mark`` and ``compile_`` let another SQL backend reuse it with its own placeholder and
+    filter dialect.
+    """
     if sel.exact:
         ids = (sel.scope.get("user_id"), sel.scope.get("agent_id"), sel.scope.get("run_id"))
-        s_sql, params = exact_scope_sql(ids)
+        s_sql, params = exact_scope_sql(ids, mark=mark)
     else:
-        s_sql, params = scope_sql(sel.scope)
-    f_sql, f_params = compile_filters(sel.filters)
+        s_sql, params = scope_sql(sel.scope, mark=mark)
+    f_sql, f_params = compile_(sel.filters)
     parts: list[Any] = list(params)
     if sel.as_of is not None:
-        s_sql += " AND m.valid_from <= ? AND (m.valid_to IS NULL OR m.valid_to > ?)"
+        s_sql += f" AND m.valid_from <= {mark} AND (m.valid_to IS NULL OR m.valid_to > {mark})"
         parts += [sel.as_of, sel.as_of]
         if not sel.include_expired:
-            s_sql += " AND (m.expires_at IS NULL OR m.expires_at > ?)"
+            s_sql += f" AND (m.expires_at IS NULL OR m.expires_at > {mark})"
             parts.append(sel.as_of)
     elif not sel.include_expired:
-        s_sql += " AND m.status = 0 AND (m.expires_at IS NULL OR m.expires_at > ?)"
+        s_sql += f" AND m.status = 0 AND (m.expires_at IS NULL OR m.expires_at > {mark})"
         parts.append(sel.now)
     return f"{s_sql} AND {f_sql}", [*parts, *f_params]
 
