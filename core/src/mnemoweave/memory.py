@@ -16,16 +16,16 @@ from . import _validate as check
 from . import events as _events
 from ._adding import AddOptions, AddRequest
 from ._engine import Engine
+from ._memory_batch import BatchMethods
 from ._time import now as _now
 from ._time import to_epoch
 from ._window import AddHandle, MessageWindow
 from .backends.base import Selection
 from .config import MemoryConfig, build_config, coerce_config
 from .embed import Embedder
-from .errors import NotFoundError, ValidationError
+from .errors import NotFoundError
 from .types import (
     AddResult,
-    BatchResult,
     HistoryEntry,
     MemoryItem,
     MemoryList,
@@ -43,7 +43,7 @@ _PENDING_MESSAGE = (
 )
 
 
-class Memory(MessageWindow):
+class Memory(BatchMethods, MessageWindow):
     """Long-term memory for agents.
 
     ``Memory()`` works offline with no arguments: data under ``$MNEMOWEAVE_HOME`` (default
@@ -335,16 +335,6 @@ class Memory(MessageWindow):
         changing.batch_update(self._engine, [change])
         return self.get(memory_id)
 
-    def batch_update(self, updates: Sequence[Mapping[str, Any]]) -> BatchResult:
-        """Apply ``[{"memory_id", "text"?, "metadata"?, "force"?}]`` in one transaction.
-
-        All or nothing: one unknown id, bad value or immutable memory (without ``force``)
-        leaves every memory untouched.
-        """
-        if isinstance(updates, str | bytes) or not isinstance(updates, Sequence):
-            raise ValidationError("batch_update takes a list of {'memory_id', 'text', 'metadata'}")
-        return BatchResult(results=changing.batch_update(self._engine, list(updates)))
-
     def delete(self, memory_id: str, *, source: bool = False) -> dict[str, Any]:
         """Erase one memory completely (rows, versions, vector, keyword terms, history text).
 
@@ -365,23 +355,6 @@ class Memory(MessageWindow):
             out["sources_deleted"] = erased
         return out
 
-    def batch_delete(self, memory_ids: Sequence[str], *, source: bool = False) -> BatchResult:
-        """Erase several memories in one transaction; any unknown id aborts the whole batch.
-
-        ``source=True`` also erases the messages they came from, as in :meth:`delete`; each
-        result carries ``erased_from_disk`` as :meth:`delete` describes.
-        """
-        if isinstance(memory_ids, str | bytes) or not isinstance(memory_ids, Sequence):
-            raise ValidationError("batch_delete takes a list of memory ids")
-        ids = [
-            check.memory_id(m if not isinstance(m, Mapping) else m.get("memory_id"))
-            for m in memory_ids
-        ]
-        _, done = changing.erase_ids(self._engine, ids, check.flag(source, "source"))
-        return BatchResult(
-            results=[{"id": mid, "event": "DELETE", "erased_from_disk": done} for mid in ids]
-        )
-
     def delete_all(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
     ) -> dict[str, Any]:
@@ -394,16 +367,6 @@ class Memory(MessageWindow):
         """Erase everything in this store (all scopes), keeping the store usable."""
         with self._engine.backend.write() as w:
             w.reset()
-
-    def batch_add(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
-        """Store raw records ``{"text", user_id/agent_id/run_id, "metadata"?, ...}`` at once.
-
-        No LLM is involved; texts are embedded in batches. Every record is validated before
-        anything is written, so a bad record leaves the store untouched.
-        """
-        if isinstance(records, str | bytes) or not isinstance(records, Sequence):
-            raise ValidationError("batch_add takes a list of record dicts")
-        return BatchResult._trusted({"results": changing.batch_add(self._engine, records)})
 
     # -- lifecycle -------------------------------------------------------------------------
     def verify(self) -> dict[str, Any]:
