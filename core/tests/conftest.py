@@ -7,9 +7,7 @@ import asyncio
 import inspect
 import json
 import os
-import shutil
 import signal
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import pytest
 
 from mnemoweave import AsyncMemory, Memory
-from mnemoweave.testing import ScriptedOpenAIServer
+from mnemoweave.testing import ScriptedOpenAIServer, shared_postgres_url
 from mnemoweave.testing._children import Child
 
 #: Generous upper bound for a child to reach a point it announces (a loaded machine is slow).
@@ -72,31 +70,10 @@ def api(request: pytest.FixtureRequest, mem: Memory) -> Iterator[Any]:
     driver.close_loop()
 
 
-@pytest.fixture(scope="session")
-def pg_server_url() -> Iterator[str]:
-    """A PostgreSQL server with pgvector for the PostgreSQL backend's tests.
-
-    ``$MNEMOWEAVE_TEST_POSTGRES_URL`` when set; else one the ``pgserver`` package starts in a
-    temporary directory (once per session, only when a test asks for it).
-    """
-    given = os.environ.get("MNEMOWEAVE_TEST_POSTGRES_URL")
-    if given:
-        yield given
-        return
-    try:
-        import pgserver
-    except ImportError:  # no pgserver wheel for this Python (3.13): the 3.11/3.12 runs use it
-        pytest.skip("pgserver is not installable on this Python; set MNEMOWEAVE_TEST_POSTGRES_URL")
-
-    # Its own directory, not pytest's rotating basetemp (a concurrent pytest run may prune
-    # that); short, so the Unix socket path stays under its length limit.
-    data = Path(tempfile.mkdtemp(prefix="mw-pg-"))
-    server = pgserver.get_server(data, cleanup_mode="stop")
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
-        shutil.rmtree(data, ignore_errors=True)
+@pytest.fixture
+def pg_server_url(request: pytest.FixtureRequest) -> str:
+    """The session's PostgreSQL server with pgvector (see ``mnemoweave.testing._postgres``)."""
+    return shared_postgres_url(request.config)
 
 
 @pytest.fixture

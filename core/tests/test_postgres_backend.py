@@ -467,7 +467,7 @@ def test_a_newer_schema_is_refused(
 # -- several processes ------------------------------------------------------------------------
 def test_four_writers_and_a_reader_lose_nothing(pg_url: str, spawn: Callable[..., Any]) -> None:
     Memory(backend=pg_url, embedder="hash").close()  # bind the model before the race
-    n, tags = 60, ["a", "b", "c", "d"]
+    n, tags = 250, ["a", "b", "c", "d"]
     reader = spawn(WORKER, "read", pg_url, ",".join(f"user-{t}" for t in tags), stdin=True)
     reader.expect("ready")
     writers = [spawn(WORKER, "write", pg_url, tag, str(n)) for tag in tags]

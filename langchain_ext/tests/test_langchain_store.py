@@ -56,7 +56,7 @@ class TestStoreContract(AdapterContractTests):
             "a LangGraph store holds (namespace, key) -> value items, and a plain mnemoweave "
             "memory has neither a key nor a value; the replacement checks the same property "
             "(every read goes to the shared store, nothing is cached) with an item written by "
-            "another Memory/MnemoweaveStore pair over the same directory"
+            "another Memory/MnemoweaveStore pair over the same directory or database"
         ),
     }
 
@@ -93,7 +93,7 @@ class TestStoreContract(AdapterContractTests):
         if isinstance(memory, MemoryClient):  # the remote run: another client, same server
             other: Memory | MemoryClient = MemoryClient(memory.host, api_key=memory.api_key)
         else:
-            other = Memory(memory.path, embedder="hash")
+            other = Memory(memory.path, embedder="hash", backend=memory.config.backend)
         try:
             self.remember(
                 self.make_adapter(other, user_id="contract-user"),

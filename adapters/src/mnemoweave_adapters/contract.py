@@ -46,25 +46,35 @@ class AdapterContractTests:
     allowed_overrides: ClassVar[dict[str, str]] = {}
 
     # -- fixtures and drivers --------------------------------------------------------------
-    @pytest.fixture(params=["local", "remote"])
+    @pytest.fixture(params=["local", "remote", "postgres"])
     def memory(self, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         """A fresh store on the deterministic embedder, with no LLM (raw memories).
 
         ``remote``: the same, but behind a live ``mnemoweave-server`` (one per test session,
         reset for each test) reached through ``mnemoweave.remote.MemoryClient``, so every
         adapter is also proven to work over the wire. Needs ``mnemoweave-server`` installed.
+        ``postgres``: the same store on the PostgreSQL backend (one server per session, a new
+        collection per test; see ``mnemoweave.testing.shared_postgres_url``). Needs
+        ``mnemoweave[postgres]`` and ``pgserver`` or ``$MNEMOWEAVE_TEST_POSTGRES_URL``.
         """
-        if request.param == "local":
-            mem = Memory(tmp_path / "contract-store", embedder="hash")
-            yield mem
-            mem.close()
+        if request.param == "remote":
+            testing = pytest.importorskip("mnemoweave_server.testing")
+            server = testing.shared_live_server(request.config)
+            client = server.client()
+            client.reset()
+            yield client
+            client.close()
             return
-        testing = pytest.importorskip("mnemoweave_server.testing")
-        server = testing.shared_live_server(request.config)
-        client = server.client()
-        client.reset()
-        yield client
-        client.close()
+        if request.param == "postgres":
+            pytest.importorskip("psycopg")
+            from mnemoweave.testing import postgres_store_url, shared_postgres_url
+
+            url = postgres_store_url(shared_postgres_url(request.config), prefix="adapter")
+            mem = Memory(tmp_path / "contract-store", backend=url, embedder="hash")
+        else:
+            mem = Memory(tmp_path / "contract-store", embedder="hash")
+        yield mem
+        mem.close()
 
     @pytest.fixture
     def adapter(self, memory: Memory) -> Any:

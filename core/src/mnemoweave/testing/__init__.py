@@ -14,6 +14,9 @@
 * :func:`allow_fetch_from`: lets ``allow_fetch=True`` reach a test's own local HTTP server
   (the SSRF guard refuses loopback and private addresses everywhere else).
 * ``mnemoweave.testing.pytest_plugin``: a ``scripted_openai_server`` fixture.
+* :func:`shared_postgres_url` / :func:`postgres_store_url`: one PostgreSQL server per pytest
+  session (``$MNEMOWEAVE_TEST_POSTGRES_URL`` or a private ``pgserver``) and a fresh
+  collection on it for each store.
 * :class:`BackendContractTests`: the pytest contract suite every storage backend runs
   (imported on first use, so ``import mnemoweave.testing`` needs neither pytest nor
   hypothesis).
@@ -31,6 +34,7 @@ from ._faults import Fault
 from ._fetching import allow_fetch_from
 from ._gate import WriteGate
 from ._network import NetworkGuard
+from ._postgres import postgres_store_url, shared_postgres_url
 from ._records import RecordedRequest
 from ._replies import ChatReply, Reply, fenced, operations, prose_wrapped, with_think
 from ._server import ChatHandler, EmbeddingHandler, ScriptedOpenAIServer
@@ -56,7 +60,9 @@ __all__ = [
     "count_tokens",
     "fenced",
     "operations",
+    "postgres_store_url",
     "prose_wrapped",
+    "shared_postgres_url",
     "with_think",
 ]
 
