@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path

@@ -16,7 +16,6 @@ from mnemoweave.backends.postgres._keys import parse_url
 from mnemoweave.testing import BackendContractTests, postgres_store_url
 
 
-
 def _dump(url: str, schema: str) -> bytes:
     """Every row of every table of ``schema``, as text."""
     out = []
