@@ -8,6 +8,11 @@ in its own process; it stops at the first size whose adds exceed the time budget
 by default) and an exact numpy scan of every vector followed by a scope filter.
 
     python -m bench scale [--quick] [--sizes 1000:100,10000:1000] [--systems mnemoweave,mem0]
+                          [--postgres URL|pgserver]
+
+``--postgres`` also runs every size on the PostgreSQL backend (a fresh collection on the
+server at URL, or on a private server ``pgserver`` starts) and adds a table of its ratios
+against the SQLite backend in the same run (written as ``scale-postgres``).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from bench._common import (
     save_bar_chart,
     write_results,
 )
+from bench._postgres import fresh_collection, postgres_server
 
 DIM = 384
 VOCAB = [f"w{i}" for i in range(20_000)]
@@ -102,14 +108,17 @@ def rows_by_user(users: np.ndarray) -> dict[int, np.ndarray]:
     return {u: order[bounds[u] : bounds[u + 1]] for u in range(users.max() + 1)}
 
 
-def run_mnemoweave(corpus: Corpus, workdir: Path, *, single_adds: int = 1000) -> dict[str, Any]:
+def run_mnemoweave(
+    corpus: Corpus, workdir: Path, *, single_adds: int = 1000, backend: str | None = None
+) -> dict[str, Any]:
+    """The study on the SQLite backend, or on the PostgreSQL one at ``backend`` (a URL)."""
     from mnemoweave import Memory
 
     n = len(corpus.texts)
     embedder = IndexEmbedder(corpus.vectors)
     path = workdir / "mnemoweave"
     out: dict[str, Any] = {"n": n}
-    mem = Memory(path, embedder=embedder)
+    mem = Memory(path, embedder=embedder, backend=backend)
     start = time.perf_counter()
     chunk = 10_000
     for lo in range(0, n, chunk):
@@ -123,15 +132,16 @@ def run_mnemoweave(corpus: Corpus, workdir: Path, *, single_adds: int = 1000) ->
     mem.close()
 
     start = time.perf_counter()
-    mem = Memory(path, embedder=embedder)
+    mem = Memory(path, embedder=embedder, backend=backend)
     mem.search("warm #0", user_id="user0")
     out["open_s"] = time.perf_counter() - start
-    mem.close()
-    (path / "vectors.faiss").unlink()
-    start = time.perf_counter()
-    mem = Memory(path, embedder=embedder)
-    mem.search("warm #0", user_id="user0")
-    out["open_rebuild_s"] = time.perf_counter() - start
+    if backend is None:  # only SQLite keeps a FAISS snapshot to rebuild
+        mem.close()
+        (path / "vectors.faiss").unlink()
+        start = time.perf_counter()
+        mem = Memory(path, embedder=embedder)
+        mem.search("warm #0", user_id="user0")
+        out["open_rebuild_s"] = time.perf_counter() - start
 
     # Scoped search, query embedding excluded (the embedder is a row lookup).
     for label, weight in (("hybrid", 0.5), ("dense", 0.0)):
@@ -180,14 +190,15 @@ def run_mnemoweave(corpus: Corpus, workdir: Path, *, single_adds: int = 1000) ->
     out["single_add_p50_ms"] = percentile(times, 50)
     out["single_adds_per_s"] = single_adds / (sum(times) / 1000)
     mem.close()
-    full = Memory(path, embedder=embedder, durability="full")
-    times = []
-    for i in range(min(single_adds, 300)):
-        t0 = time.perf_counter()
-        full.add(f"full durability add {i} #{base + i}", user_id="user1", infer=False)
-        times.append((time.perf_counter() - t0) * 1000)
-    out["single_adds_full_per_s"] = len(times) / (sum(times) / 1000)
-    full.close()
+    if backend is None:  # PostgreSQL commits are always synchronous (fsync'd WAL)
+        full = Memory(path, embedder=embedder, durability="full")
+        times = []
+        for i in range(min(single_adds, 300)):
+            t0 = time.perf_counter()
+            full.add(f"full durability add {i} #{base + i}", user_id="user1", infer=False)
+            times.append((time.perf_counter() - t0) * 1000)
+        out["single_adds_full_per_s"] = len(times) / (sum(times) / 1000)
+        full.close()
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
@@ -266,6 +277,13 @@ def chart(name: str, figures: dict[str, Any]) -> None:
     )
 
 
+def mnemoweave_row(label: str, system: str, mw: dict[str, Any]) -> list[Any]:
+    """One row of the main table for a mnemoweave run (either backend)."""
+    keys = ("hybrid_p50_ms", "dense_p50_ms", "dense_p95_ms", "recall_at_10", "results_per_query")
+    keys += ("single_adds_per_s", "bulk_records_per_s", "open_s", "baseline_scan_p50_ms")
+    return [label, system, *(mw[k] for k in keys), mw["peak_rss_mb"]]
+
+
 def parse_sizes(text: str) -> list[tuple[int, int]]:
     pairs = []
     for part in text.split(","):
@@ -286,8 +304,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=600.0,
         help="seconds mem0 may spend adding one size before it is stopped",
     )
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="also run mnemoweave on the PostgreSQL backend at URL ('pgserver': start one)",
+    )
     parser.add_argument("--json", default=None, help="also write figures as JSON here")
     args = parser.parse_args(argv)
+    if args.postgres is None:
+        return study(args, None)
+    with postgres_server(args.postgres) as url:
+        return study(args, url)
+
+
+def study(args: argparse.Namespace, pg_url: str | None) -> int:
+    """Run the sizes; ``pg_url`` adds a PostgreSQL run of each size, compared to SQLite."""
     from bench._mem0_client import mem0_available
 
     systems = (
@@ -310,32 +342,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             (1_000_000, 10_000),
         ]
     queries = 100 if args.quick else args.queries
+    if pg_url is not None:
+        systems.append("postgres")
     figures: dict[str, Any] = {"systems": {s: {"overall": {}, "by_category": {}} for s in systems}}
-    rows, ratio_rows = [], []
+    rows: list[list[Any]] = []
+    ratio_rows: list[list[Any]] = []
+    pg_rows: list[list[Any]] = []
     mem0_stopped_at: str | None = None
     for n, users in sizes:
         corpus = make_corpus(n, users, queries)
         label = f"{n:,} / {users:,}"
         workdir = Path(tempfile.mkdtemp(prefix="mnemoweave-scale-"))
         try:
-            mw = run_mnemoweave(corpus, workdir, single_adds=200 if args.quick else 1000)
+            adds = 200 if args.quick else 1000
+            mw = run_mnemoweave(corpus, workdir, single_adds=adds)
             figures["systems"]["mnemoweave"]["by_category"][f"{n}/{users}"] = mw
-            rows.append(
-                [
-                    label,
-                    "mnemoweave",
-                    mw["hybrid_p50_ms"],
-                    mw["dense_p50_ms"],
-                    mw["dense_p95_ms"],
-                    mw["recall_at_10"],
-                    mw["results_per_query"],
-                    mw["single_adds_per_s"],
-                    mw["bulk_records_per_s"],
-                    mw["open_s"],
-                    mw["baseline_scan_p50_ms"],
-                    mw["peak_rss_mb"],
-                ]
-            )
+            rows.append(mnemoweave_row(label, "mnemoweave", mw))
+            if pg_url is not None:
+                backend = fresh_collection(pg_url, "scale")
+                pg = run_mnemoweave(corpus, workdir, single_adds=adds, backend=backend)
+                pg["peak_rss_mb"] = None  # the server's memory is another process's
+                figures["systems"]["postgres"]["by_category"][f"{n}/{users}"] = pg
+                rows.append(mnemoweave_row(label, "mnemoweave (PostgreSQL)", pg))
+                pg_rows.append(
+                    [
+                        label,
+                        pg["dense_p50_ms"] / mw["dense_p50_ms"],
+                        pg["hybrid_p50_ms"] / mw["hybrid_p50_ms"],
+                        pg["single_adds_per_s"] / mw["single_adds_per_s"],
+                        pg["bulk_records_per_s"] / mw["bulk_records_per_s"],
+                        pg["recall_at_10"],
+                    ]
+                )
             if "mem0" in systems and mem0_stopped_at is None:
                 m0 = run_mem0(corpus, workdir, budget_s=args.mem0_budget)
                 figures["systems"]["mem0"]["by_category"][f"{n}/{users}"] = m0
@@ -404,10 +442,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             + "\n"
         )
+    if pg_rows:
+        text += (
+            "\nPostgreSQL backend vs SQLite backend (same run; times: >1 is slower, "
+            "rates: <1 is slower):\n\n"
+            + markdown_table(
+                [
+                    "memories / users",
+                    "dense p50 ratio",
+                    "hybrid p50 ratio",
+                    "single adds/s ratio",
+                    "bulk records/s ratio",
+                    "PostgreSQL recall@10",
+                ],
+                pg_rows,
+            )
+            + "\n"
+        )
     if mem0_stopped_at:
         text += f"\nmem0 stopped at {mem0_stopped_at}: larger sizes were not run for mem0.\n"
     print(text)
-    name = "scale" if not args.quick else "scale-quick"
+    name = "scale-quick" if args.quick else "scale-postgres" if pg_url else "scale"
     write_results(name, text, figures, args.json)
     chart(name, figures)
     return 0

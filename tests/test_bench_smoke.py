@@ -125,6 +125,23 @@ def test_scale_quick(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_scale_on_postgres(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    from mnemoweave.testing import shared_postgres_url
+
+    url = shared_postgres_url(request.config)
+    out = run_bench(
+        tmp_path, "scale", "--quick", "--sizes", "600:12", "--queries", "20", "--postgres", url
+    )
+    assert "| 600 / 12 | mnemoweave (PostgreSQL) |" in out
+    assert "PostgreSQL backend vs SQLite backend" in out
+    systems = figures(tmp_path, "scale-quick")["systems"]
+    pg, lite = systems["postgres"]["by_category"]["600/12"], systems["mnemoweave"]["by_category"]
+    assert pg["recall_at_10"] == 1.0  # exact scoped search, like SQLite
+    assert pg["results_per_query"] == lite["600/12"]["results_per_query"]
+    assert pg["bulk_records_per_s"] > 0
+
+
+@pytest.mark.slow
 def test_locomo_quick(tmp_path: Path) -> None:
     data = tiny_locomo(tmp_path / "tiny.json")
     out = run_bench(
