@@ -83,7 +83,9 @@ TESTING_EXPECTED = [
     "count_tokens",
     "fenced",
     "operations",
+    "postgres_store_url",
     "prose_wrapped",
+    "shared_postgres_url",
     "with_think",
 ]
 

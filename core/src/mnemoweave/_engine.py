@@ -7,6 +7,7 @@ object and never import a facade. Storage is reached only through ``engine.backe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import weakref
@@ -21,7 +22,7 @@ from . import events as _events
 from ._rerank import build_reranker
 from .backends import Backend, open_backend
 from .config import MemoryConfig
-from .embed import Embedder, embed_query, embed_texts, get_embedder
+from .embed import Embedder, aembed_query, embed_query, embed_texts, get_embedder
 from .types import AddEvent
 
 logger = logging.getLogger("mnemoweave")
@@ -44,6 +45,7 @@ class Engine:
         self.guard = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self.pending: dict[Future[Any], dict[str, str]] = {}  # future -> its scope
+        self._checked_binding: tuple[str, int] | None = None
         try:
             dim = int(self.embedder.dim)
         except Exception:  # e.g. a remote embedder that learns its size from the first call
@@ -61,6 +63,15 @@ class Engine:
     def embed_query(self, text: str) -> np.ndarray:
         vector = embed_query(self.embedder, text)
         self.backend.bind_model(self.embedder.model_id, int(vector.shape[-1]))
+        return vector
+
+    async def aembed_query(self, text: str) -> np.ndarray:
+        """Async twin of :meth:`embed_query`; the binding check runs in a thread, once."""
+        vector = await aembed_query(self.embedder, text)
+        key = (self.embedder.model_id, int(vector.shape[-1]))
+        if key != self._checked_binding:
+            await asyncio.to_thread(self.backend.bind_model, *key)
+            self._checked_binding = key
         return vector
 
     # -- events ----------------------------------------------------------------------------
@@ -118,12 +129,7 @@ class Engine:
         bound = self.config.read_your_writes_timeout
         if not bound or threading.current_thread().name.startswith(WORKER_PREFIX):
             return
-        with self.guard:
-            due = [
-                future
-                for future, ids in self.pending.items()
-                if all(ids.get(key) == value for key, value in scope.items())
-            ]
+        due = self._due(scope)
         if due and _wait_futures(due, timeout=bound).not_done:
             logger.warning(
                 "mnemoweave: background adds for %s still running after %ss; reading without "
@@ -131,6 +137,19 @@ class Engine:
                 dict(scope),
                 bound,
             )
+
+    async def aawait_writes(self, scope: Mapping[str, str]) -> None:
+        """:meth:`await_writes` for a coroutine: a worker thread waits, only if one must."""
+        if self.config.read_your_writes_timeout and self._due(scope):
+            await asyncio.to_thread(self.await_writes, scope)
+
+    def _due(self, scope: Mapping[str, str]) -> list[Future[Any]]:
+        with self.guard:
+            return [
+                future
+                for future, ids in self.pending.items()
+                if all(ids.get(key) == value for key, value in scope.items())
+            ]
 
     def close(self) -> None:
         """Wait for background adds, close the LLM client and the backend."""

@@ -1,6 +1,8 @@
 """``AsyncMemory``: the same API as ``Memory`` with ``async def``, never blocking the event loop.
 
 SQLite, FAISS and local embedding run in worker threads; the LLM call uses ``AsyncOpenAI``.
+On a backend with an async driver (PostgreSQL) ``search``, ``get``, ``get_all``, ``count``
+and ``history`` run their statements on its async pool instead, with no thread waiting.
 Adds for the same scope are serialised (so reconciliation never races with itself); adds for
 different scopes run concurrently.
 """
@@ -12,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Unpack, overload
 
-from . import _adding, _docinfer
+from . import _adding, _docinfer, _reading, _searching
 from . import _validate as check
 from ._adding import AddOptions, AddRequest
 from .config import MemoryConfig
 from .embed import Embedder
+from .errors import NotFoundError
 from .memory import AddHandle, Memory
 from .types import (
     AddResult,
@@ -176,23 +179,72 @@ class AsyncMemory:
 
     flush = aflush
 
-    # -- everything else runs the sync implementation in a worker thread ---------------------
+    # -- reads: on the backend's async pool when it has one, else in a worker thread ---------
     async def search(self, query: str, **kwargs: Any) -> SearchResult:
         """Like :meth:`Memory.search`."""
-        return await asyncio.to_thread(self._sync.search, query, **kwargs)
+        engine = self._sync._engine
+        backend = _searching.native_async(engine, search=True)
+        if backend is None:
+            return await asyncio.to_thread(self._sync.search, query, **kwargs)
+        args = _reading.search_args(self._sync.config, query, **kwargs)
+        await engine.aawait_writes(args.selection.scope)
+        found = await _searching.asearch(
+            engine, backend, args.query, args.selection, **args.options()
+        )
+        return SearchResult._trusted({"results": found})
 
     async def get(self, memory_id: str) -> MemoryItem:
-        return await asyncio.to_thread(self._sync.get, memory_id)
+        backend = _searching.native_async(self._sync._engine)
+        if backend is None:
+            return await asyncio.to_thread(self._sync.get, memory_id)
+        memory_id = check.memory_id(memory_id)
+        async with backend.aread() as reader:
+            found = await reader.item(memory_id)
+        if found is None:
+            raise NotFoundError(f"no memory with id {memory_id!r}", memory_id=memory_id)
+        return found
 
     async def get_all(self, **kwargs: Any) -> MemoryList:
-        return await asyncio.to_thread(self._sync.get_all, **kwargs)
+        engine = self._sync._engine
+        backend = _searching.native_async(engine)
+        if backend is None:
+            return await asyncio.to_thread(self._sync.get_all, **kwargs)
+        selection, limit, start = _reading.page_args(**kwargs)
+        await engine.aawait_writes(selection.scope)
+        async with backend.aread() as reader:
+            items, total = await reader.page(selection, limit, start)
+        return MemoryList._trusted({"results": items, "total": total})
 
-    async def count(self, **kwargs: Any) -> int:
-        return await asyncio.to_thread(self._sync.count, **kwargs)
+    async def count(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        include_expired: bool = False,
+    ) -> int:
+        """Like :meth:`Memory.count`."""
+        page = await self.get_all(
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            limit=1,
+            include_expired=include_expired,
+        )
+        return page.total
 
     async def history(self, memory_id: str) -> list[HistoryEntry]:
-        return await asyncio.to_thread(self._sync.history, memory_id)
+        backend = _searching.native_async(self._sync._engine)
+        if backend is None:
+            return await asyncio.to_thread(self._sync.history, memory_id)
+        memory_id = check.memory_id(memory_id)
+        async with backend.aread() as reader:
+            entries = await reader.history(memory_id)
+        if not entries:
+            raise NotFoundError(f"no history for memory id {memory_id!r}", memory_id=memory_id)
+        return entries
 
+    # -- everything else runs the sync implementation in a worker thread ---------------------
     async def scopes(self) -> ScopeList:
         return await asyncio.to_thread(self._sync.scopes)
 
@@ -230,6 +282,9 @@ class AsyncMemory:
     async def close(self) -> None:
         """Finish background adds, then save the index and close the store."""
         await self.aflush()
+        backend = _searching.native_async(self._sync._engine)
+        if backend is not None:  # the async pool is this loop's: close it here
+            await backend.aclose()
         closer = getattr(self._sync.llm, "aclose", None)
         if callable(closer):
             await closer()

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Unpack, overload
 
-from . import _adding, _searching
+from . import _adding, _reading, _searching
 from . import _changing as changing
 from . import _validate as check
 from . import events as _events
@@ -18,9 +18,7 @@ from ._adding import AddOptions, AddRequest
 from ._engine import Engine
 from ._memory_batch import BatchMethods
 from ._time import now as _now
-from ._time import to_epoch
 from ._window import AddHandle, MessageWindow
-from .backends.base import Selection
 from .config import MemoryConfig, build_config, coerce_config
 from .embed import Embedder
 from .errors import NotFoundError
@@ -206,36 +204,25 @@ class Memory(BatchMethods, MessageWindow):
         ``rerank=True`` has the configured ``reranker`` reorder the best ``rerank_top_k``
         first-stage results; ``score`` is then the reranker's score.
         """
-        query = check.text(query, "query", self.config.max_text_chars)
-        scope = check.scope_ids(user_id, agent_id, run_id, filters=filters)
-        limit = check.positive_int(check.alias(limit, 10, top_k, "limit", "top_k"), "limit")
-        expired = check.alias(
-            include_expired, False, show_expired, "include_expired", "show_expired"
-        )
-        floor = check.threshold(threshold)
-        check.flag(explain, "explain")
-        weight = check.weight(
-            self.config.keyword_weight if keyword_weight is None else keyword_weight
-        )
-        when = None if as_of is None else to_epoch(as_of, name="as_of")
-        selection = Selection(
-            scope,
-            _now(),
-            filters=filters,
-            include_expired=check.flag(expired, "include_expired"),
-            as_of=when,
-        )
-        self._engine.await_writes(scope)
-        results = _searching.search(
-            self._engine,
+        args = _reading.search_args(
+            self.config,
             query,
-            selection,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
             limit=limit,
-            threshold=floor,
-            keyword_weight=weight,
+            filters=filters,
+            threshold=threshold,
             explain=explain,
+            include_expired=include_expired,
+            as_of=as_of,
+            keyword_weight=keyword_weight,
+            top_k=top_k,
+            show_expired=show_expired,
             rerank=rerank,
         )
+        self._engine.await_writes(args.selection.scope)
+        results = _searching.search(self._engine, args.query, args.selection, **args.options())
         return SearchResult._trusted({"results": results})
 
     def get(self, memory_id: str) -> MemoryItem:
@@ -261,16 +248,18 @@ class Memory(BatchMethods, MessageWindow):
         show_expired: bool | None = None,
     ) -> MemoryList:
         """The scope's memories, newest first, with ``total`` counting all matches."""
-        scope = check.scope_ids(user_id, agent_id, run_id, filters=filters)
-        limit = check.positive_int(check.alias(limit, 100, top_k, "limit", "top_k"), "limit")
-        expired = check.alias(
-            include_expired, False, show_expired, "include_expired", "show_expired"
+        selection, limit, start = _reading.page_args(
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            filters=filters,
+            limit=limit,
+            offset=offset,
+            include_expired=include_expired,
+            top_k=top_k,
+            show_expired=show_expired,
         )
-        start = check.offset(offset)
-        selection = Selection(
-            scope, _now(), filters=filters, include_expired=check.flag(expired, "include_expired")
-        )
-        self._engine.await_writes(scope)
+        self._engine.await_writes(selection.scope)
         with self._engine.backend.read() as reader:
             items, total = reader.page(selection, limit, start)
         return MemoryList._trusted({"results": items, "total": total})

@@ -13,7 +13,7 @@ the engine has found them by their public uuid.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -292,3 +292,36 @@ class Backend(Protocol):
     def checkpoint(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class AsyncReader(Protocol):
+    """The reads ``AsyncMemory`` runs natively on a backend with an async driver."""
+
+    async def score(self, selection: Selection, query: np.ndarray, terms: np.ndarray) -> Scored: ...
+
+    async def items(
+        self, keys: Sequence[int], versions: Sequence[int] | None
+    ) -> list[MemoryItem]: ...
+
+    async def item(self, memory_id: str) -> MemoryItem | None: ...
+
+    async def page(
+        self, selection: Selection, limit: int, offset: int
+    ) -> tuple[list[MemoryItem], int]: ...
+
+    async def history(self, memory_id: str) -> list[HistoryEntry]: ...
+
+
+@runtime_checkable
+class AsyncReads(Protocol):
+    """Optional backend capability: read snapshots on an async connection pool.
+
+    ``serves_async()`` is asked on the running loop before each read; when it is false (or
+    the backend lacks this capability) ``AsyncMemory`` runs the sync read in a worker thread.
+    """
+
+    def serves_async(self) -> bool: ...
+
+    def aread(self) -> AbstractAsyncContextManager[AsyncReader]: ...
+
+    async def aclose(self) -> None: ...

@@ -43,7 +43,7 @@ def shared_postgres_url(config: Any) -> str:
     # Its own directory, not pytest's rotating basetemp (a concurrent pytest run may prune
     # that); short, so the Unix socket path stays under its length limit.
     data = Path(tempfile.mkdtemp(prefix="mw-pg-"))
-    server = pgserver.get_server(data, cleanup_mode="stop")
+    server = pgserver.get_server(data, cleanup_mode="stop")  # type: ignore[attr-defined]
 
     def stop() -> None:
         global _SHARED

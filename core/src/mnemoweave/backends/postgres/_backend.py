@@ -3,7 +3,8 @@
 A collection is one PostgreSQL schema. Reads are ``REPEATABLE READ, READ ONLY`` transactions
 (one snapshot each); writes take the collection's writer lock first (see :mod:`._writes`).
 Connections come from a ``psycopg_pool.ConnectionPool``; every one has the collection's schema
-on its ``search_path`` and pgvector's types registered. Database failures leave as
+on its ``search_path`` and pgvector's types registered. ``AsyncMemory``'s reads use an
+``AsyncConnectionPool`` (:mod:`._async_pool`) opened on first use. Database failures leave as
 :class:`StorageError` naming the (password-free) location.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -21,6 +22,7 @@ from psycopg_pool import ConnectionPool
 
 from ...errors import StorageError
 from . import _binding as binding
+from ._async_pool import AsyncPool, AsyncPostgresReader
 from ._keys import Target, lock_key
 from ._migrations import migrate
 from ._reads import PostgresReader
@@ -53,6 +55,7 @@ class PostgresBackend:
         self._write_key = lock_key("write", self.schema)
         self.bound: binding.Bound | None = None
         self._closed = False
+        self._async = AsyncPool(target, self.schema, busy_timeout)
         try:
             with psycopg.connect(
                 target.conninfo, autocommit=True, connect_timeout=max(1, int(busy_timeout))
@@ -97,6 +100,19 @@ class PostgresBackend:
                 yield PostgresReader(conn, self)
         except psycopg.Error as exc:
             raise self._error(exc, "reading") from exc
+
+    def serves_async(self) -> bool:
+        """Whether :meth:`aread` may run on the running event loop (see ``_async_pool``)."""
+        return not self._closed and self._async.serves()
+
+    def aread(self) -> AbstractAsyncContextManager[AsyncPostgresReader]:
+        """A read snapshot on the async pool: no worker thread waits on the database."""
+        self._check_open()
+        return self._async.read(self, self._error)
+
+    async def aclose(self) -> None:
+        """Close the async pool (the sync pool closes with :meth:`close`)."""
+        await self._async.close()
 
     @contextmanager
     def write(self) -> Iterator[PostgresWriter]:

@@ -11,16 +11,22 @@ import psycopg
 
 from ...errors import StorageError
 from ..sqlite._binding import Bound, mismatch
+from ._plans import Plan, run
 
-__all__ = ["Bound", "bind", "check_single_model", "claim", "read"]
+__all__ = ["Bound", "bind", "check_plan", "check_single_model", "claim", "read", "read_plan"]
+
+
+def read_plan() -> Plan[Bound | None]:
+    rows = yield (
+        "SELECT e.id, e.model, e.dim FROM meta JOIN embedding_models e"
+        " ON e.id = meta.value::integer WHERE meta.key = 'embedding_model'",
+        (),
+    )
+    return (int(rows[0][0]), str(rows[0][1]), int(rows[0][2])) if rows else None
 
 
 def read(conn: psycopg.Connection) -> Bound | None:
-    row = conn.execute(
-        "SELECT e.id, e.model, e.dim FROM meta JOIN embedding_models e"
-        " ON e.id = meta.value::integer WHERE meta.key = 'embedding_model'"
-    ).fetchone()
-    return (int(row[0]), str(row[1]), int(row[2])) if row else None
+    return run(conn, read_plan())
 
 
 def _has_rows(conn: psycopg.Connection) -> bool:
@@ -64,10 +70,12 @@ def claim(conn: psycopg.Connection, mine: Bound) -> None:
     _record(conn, mine[0])
 
 
-def check(conn: psycopg.Connection, mine: Bound) -> None:
+def check_plan(mine: Bound) -> Plan[None]:
     """Before reading: the collection's memories must come from ``mine``."""
-    bound = read(conn)
-    if bound is not None and bound[0] != mine[0] and _has_rows(conn):
+    bound = yield from read_plan()
+    if bound is None or bound[0] == mine[0]:
+        return
+    if (yield ("SELECT 1 FROM memories LIMIT 1", ())):
         raise mismatch(bound, mine[1], mine[2])
 
 

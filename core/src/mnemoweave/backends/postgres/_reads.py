@@ -24,6 +24,7 @@ from ..sqlite._rows import ITEM_COLUMNS, VERSION_COLUMNS, item, with_version
 from . import _binding as binding
 from . import _transfer
 from ._filter_sql import compile_filters
+from ._plans import Plan, run
 
 if TYPE_CHECKING:
     from ._backend import PostgresBackend
@@ -67,6 +68,94 @@ def where(sel: Selection) -> tuple[str, list[Any]]:
     return sqlite_reads.where(sel, mark="%s", compile_=compile_filters)
 
 
+def score_plan(
+    bound: binding.Bound | None, selection: Selection, query: np.ndarray, terms: np.ndarray
+) -> Plan[Scored]:
+    cond, params = where(selection)
+    if bound is not None:  # another embedder may have re-bound an empty store
+        yield from binding.check_plan(bound)
+    vector = np.asarray(query, dtype=np.float32)
+    if selection.as_of is None:
+        source, vid = "memories m", "0"
+    else:
+        source, vid = f"({_ALL_VERSIONS}) m", "m.vid"
+    rows = yield (
+        f"SELECT m.rid, {vid}, m.terms, (m.embedding <#> %s) * -1 FROM {source}"
+        f" WHERE {cond} ORDER BY m.rid, 2",
+        [vector, *params],
+    )
+    keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    dense = np.fromiter((r[3] for r in rows), dtype=np.float32, count=len(rows))
+    keyword = bm25([bytes(r[2]) for r in rows], terms)
+    versions = None if selection.as_of is None else [int(r[1]) for r in rows]
+    return Scored(keys, dense, keyword, versions)
+
+
+def items_plan(keys: Sequence[int], versions: Sequence[int] | None) -> Plan[list[MemoryItem]]:
+    if len(keys) == 0:
+        return []
+    rows = yield (
+        f"SELECT rid, {_ITEM} FROM memories WHERE rid = ANY(%s)",
+        ([int(k) for k in keys],),
+    )
+    by_rid = {row[0]: row[1:] for row in rows}
+    wanted = [int(v) for v in (versions or []) if v]
+    vrows: dict[int, tuple[Any, ...]] = {}
+    if wanted:
+        found = yield (
+            f"SELECT vid, {_VERSION} FROM memory_versions WHERE vid = ANY(%s)",
+            (wanted,),
+        )
+        vrows = {row[0]: row[1:] for row in found}
+    out = []
+    for i, key in enumerate(keys):
+        one = item(by_rid[int(key)])
+        vid = versions[i] if versions else 0
+        out.append(with_version(one, vrows[vid]) if vid else one)
+    return out
+
+
+def item_plan(memory_id: str) -> Plan[MemoryItem | None]:
+    rows = yield (f"SELECT {_ITEM} FROM memories WHERE id = %s", (memory_id,))
+    return item(rows[0]) if rows else None
+
+
+def page_plan(selection: Selection, limit: int, offset: int) -> Plan[tuple[list[MemoryItem], int]]:
+    cond, params = where(selection)
+    base = f"FROM memories m WHERE {cond}"
+    found = yield (f"SELECT count(*) {base}", params)
+    rows = yield (
+        f"SELECT {_ITEM} {base} ORDER BY m.created_at DESC, m.rid DESC LIMIT %s OFFSET %s",
+        [*params, limit, offset],
+    )
+    return [item(r) for r in rows], int(found[0][0]) if found else 0
+
+
+def history_plan(memory_id: str) -> Plan[list[HistoryEntry]]:
+    found = yield ("SELECT rid FROM memories WHERE id = %s", (memory_id,))
+    if found:
+        rows = yield (f"SELECT {_HISTORY} FROM history WHERE rid = %s ORDER BY id", (found[0][0],))
+    else:  # erased: only the bare events remain, found by the id they kept
+        rows = yield (
+            f"SELECT {_HISTORY} FROM history WHERE memory_id = %s ORDER BY id",
+            (memory_id,),
+        )
+    return [
+        HistoryEntry(
+            id=r[0],
+            memory_id=r[1],
+            event=r[2],
+            old_memory=r[3],
+            new_memory=r[4],
+            actor_id=r[5],
+            role=r[6],
+            created_at=to_datetime(r[7]),
+            is_deleted=bool(r[8]),
+        )
+        for r in rows
+    ]
+
+
 class PostgresReader:
     """One ``REPEATABLE READ, READ ONLY`` transaction: a consistent snapshot."""
 
@@ -75,92 +164,19 @@ class PostgresReader:
         self._backend = backend
 
     def score(self, selection: Selection, query: np.ndarray, terms: np.ndarray) -> Scored:
-        cond, params = where(selection)
-        if self._backend.bound is not None:  # another embedder may have re-bound an empty store
-            binding.check(self.conn, self._backend.bound)
-        vector = np.asarray(query, dtype=np.float32)
-        if selection.as_of is None:
-            source, vid = "memories m", "0"
-        else:
-            source, vid = f"({_ALL_VERSIONS}) m", "m.vid"
-        rows = self.conn.execute(
-            f"SELECT m.rid, {vid}, m.terms, (m.embedding <#> %s) * -1 FROM {source}"
-            f" WHERE {cond} ORDER BY m.rid, 2",
-            [vector, *params],
-        ).fetchall()
-        keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        dense = np.fromiter((r[3] for r in rows), dtype=np.float32, count=len(rows))
-        keyword = bm25([bytes(r[2]) for r in rows], terms)
-        versions = None if selection.as_of is None else [int(r[1]) for r in rows]
-        return Scored(keys, dense, keyword, versions)
+        return run(self.conn, score_plan(self._backend.bound, selection, query, terms))
 
     def items(self, keys: Sequence[int], versions: Sequence[int] | None) -> list[MemoryItem]:
-        if len(keys) == 0:
-            return []
-        by_rid = {
-            row[0]: row[1:]
-            for row in self.conn.execute(
-                f"SELECT rid, {_ITEM} FROM memories WHERE rid = ANY(%s)",
-                ([int(k) for k in keys],),
-            )
-        }
-        wanted = [int(v) for v in (versions or []) if v]
-        vrows: dict[int, tuple[Any, ...]] = {}
-        if wanted:
-            vrows = {
-                row[0]: row[1:]
-                for row in self.conn.execute(
-                    f"SELECT vid, {_VERSION} FROM memory_versions WHERE vid = ANY(%s)", (wanted,)
-                )
-            }
-        out = []
-        for i, key in enumerate(keys):
-            found = item(by_rid[int(key)])
-            vid = versions[i] if versions else 0
-            out.append(with_version(found, vrows[vid]) if vid else found)
-        return out
+        return run(self.conn, items_plan(keys, versions))
 
     def item(self, memory_id: str) -> MemoryItem | None:
-        row = self.conn.execute(
-            f"SELECT {_ITEM} FROM memories WHERE id = %s", (memory_id,)
-        ).fetchone()
-        return None if row is None else item(row)
+        return run(self.conn, item_plan(memory_id))
 
     def page(self, selection: Selection, limit: int, offset: int) -> tuple[list[MemoryItem], int]:
-        cond, params = where(selection)
-        base = f"FROM memories m WHERE {cond}"
-        found = self.conn.execute(f"SELECT count(*) {base}", params).fetchone()
-        total = int(found[0]) if found else 0
-        rows = self.conn.execute(
-            f"SELECT {_ITEM} {base} ORDER BY m.created_at DESC, m.rid DESC LIMIT %s OFFSET %s",
-            [*params, limit, offset],
-        ).fetchall()
-        return [item(r) for r in rows], total
+        return run(self.conn, page_plan(selection, limit, offset))
 
     def history(self, memory_id: str) -> list[HistoryEntry]:
-        found = self.conn.execute("SELECT rid FROM memories WHERE id = %s", (memory_id,)).fetchone()
-        if found is not None:
-            rows = self.conn.execute(
-                f"SELECT {_HISTORY} FROM history WHERE rid = %s ORDER BY id", (found[0],)
-            ).fetchall()
-        else:  # erased: only the bare events remain, found by the id they kept
-            rows = self.conn.execute(
-                f"SELECT {_HISTORY} FROM history WHERE memory_id = %s ORDER BY id", (memory_id,)
-            ).fetchall()
-        return [
-            HistoryEntry(
-                id=r[0],
-                memory_id=r[1],
-                event=r[2],
-                old_memory=r[3],
-                new_memory=r[4],
-                actor_id=r[5],
-                role=r[6],
-                created_at=to_datetime(r[7]),
-                is_deleted=bool(r[8]),
-            )
-            for r in rows
-        ]
+        return run(self.conn, history_plan(memory_id))
 
     def scopes(self, now: float) -> list[ScopeCount]:
         rows = self.conn.execute(
