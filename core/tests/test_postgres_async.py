@@ -89,8 +89,9 @@ def test_async_reads_run_on_the_loop_and_match_sync(mem: Memory) -> None:
 
     counting = asyncio.run(scenario())
     assert counting.submitted == 0  # no statement, no embedding went to a worker thread
-    stats = mem.backend._async._pool  # type: ignore[attr-defined]
-    assert stats is not None and stats.get_stats()["pool_size"] >= 1
+    pool = mem.backend._async._pool  # type: ignore[attr-defined]
+    assert pool is not None
+    assert pool.get_stats()["pool_size"] >= 1
 
 
 def test_reads_see_writes_made_through_the_sync_pool(mem: Memory) -> None:
@@ -148,9 +149,9 @@ def test_another_event_loop_reads_through_threads(mem: Memory) -> None:
 def test_closed_store_and_exhausted_pool_are_storage_errors(pg_url: str) -> None:
     mem = Memory(backend=f"{pg_url}&pool_max=1", embedder="hash", busy_timeout=0.5)
     mid = mem.add("Dee paints", user_id="dee", infer=False).results[0].id
-    with mem.backend.pool.connection():  # type: ignore[attr-defined]  # the sync pool's only one
-        with pytest.raises(StorageError, match="reading"):
-            mem.get(mid)
+    held = mem.backend.pool.connection()  # type: ignore[attr-defined]  # the sync pool's only one
+    with held, pytest.raises(StorageError, match="reading"):
+        mem.get(mid)
     assert mem.get(mid).memory == "Dee paints"
 
     async def exhausted() -> None:
