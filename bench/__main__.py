@@ -1,6 +1,7 @@
 """``python -m bench <study> [options]``: run one benchmark study and print its markdown table.
 
-Studies: scale, locomo, llm_cost, concurrency, embed, server, quality, store_puts, cli_import;
+Studies: scale, locomo, llm_cost, concurrency, embed, server, quality, store_puts, cli_import,
+pg_async;
 ``ab`` runs one study on two commits (see bench/ab.py).
 ``python -m bench all --quick`` runs every study's quick path. Each study writes its table
 (and JSON figures) to bench/results/.
@@ -21,6 +22,7 @@ STUDIES = (
     "quality",
     "store_puts",
     "cli_import",
+    "pg_async",
     "ab",
 )
 

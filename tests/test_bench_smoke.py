@@ -142,6 +142,21 @@ def test_scale_on_postgres(tmp_path: Path, request: pytest.FixtureRequest) -> No
 
 
 @pytest.mark.slow
+def test_pg_async_quick(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    from mnemoweave.testing import shared_postgres_url
+
+    url = shared_postgres_url(request.config)
+    out = run_bench(
+        tmp_path, "pg_async", "--quick", "--postgres", url, "--searches", "60", "--levels", "1,8"
+    )
+    assert "Async pool vs threads (same run)" in out
+    found = figures(tmp_path, "pg_async-quick")["systems"]
+    for mode in ("async pool", "threads"):
+        assert set(found[mode]["by_category"]) == {"1", "8"}
+        assert all(f["searches_per_s"] > 0 for f in found[mode]["by_category"].values())
+
+
+@pytest.mark.slow
 def test_locomo_quick(tmp_path: Path) -> None:
     data = tiny_locomo(tmp_path / "tiny.json")
     out = run_bench(
