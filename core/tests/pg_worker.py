@@ -1,12 +1,15 @@
 """A child process for the PostgreSQL backend tests (run as a script, not collected).
 
-Usage: pg_worker.py write URL TAG N | open URL | batches URL SIZE | read URL
+Usage: pg_worker.py write URL TAG N | open URL | batches URL SIZE | read URL | peer URL NAME
 ``write`` prints ``ready`` once the collection is open, then each added id once ``add`` has
 returned (so the parent knows what was committed), then ``done``. ``open`` waits for a line
 on stdin (so several children open a new collection at the same moment), opens it, writes
 one memory and prints ``opened``. ``batches`` adds batches of SIZE records until killed,
 printing ``batch I`` after each has returned. ``read`` searches and counts until stdin
-closes, checking that a user's count never goes down, then prints ``reads N``.
+closes, checking that a user's count never goes down, then prints ``reads N``. ``peer``
+opens its own store (its own pool: another "machine"), prints ``ready NAME``, then answers
+stdin lines ``add USER TEXT`` (``added ID``), ``get ID`` (``got TEXT`` or ``got -``) and
+``search USER QUERY`` (``found ID,ID,...``).
 """
 
 from __future__ import annotations
@@ -37,9 +40,32 @@ def read(mem: Memory, users: list[str]) -> int:
     return reads
 
 
+def peer(mem: Memory, name: str) -> None:
+    from mnemoweave.errors import NotFoundError
+
+    print(f"ready {name}", flush=True)
+    for line in sys.stdin:
+        cmd, _, rest = line.rstrip("\n").partition(" ")
+        if cmd == "add":
+            user, _, text = rest.partition(" ")
+            print(f"added {mem.add(text, user_id=user, infer=False).results[0].id}", flush=True)
+        elif cmd == "get":
+            try:
+                print(f"got {mem.get(rest).memory}", flush=True)
+            except NotFoundError:
+                print("got -", flush=True)
+        elif cmd == "search":
+            user, _, query = rest.partition(" ")
+            ids = [r.id for r in mem.search(query, user_id=user).results]
+            print(f"found {','.join(ids)}", flush=True)
+
+
 def main() -> int:
     mode, url = sys.argv[1], sys.argv[2]
-    if mode == "open":
+    if mode == "peer":
+        mem = Memory(backend=url, embedder="hash")
+        peer(mem, sys.argv[3])
+    elif mode == "open":
         sys.stdin.readline()
         mem = Memory(backend=url, embedder="hash")
         mem.add("opened by a racing process", user_id="racer", infer=False)

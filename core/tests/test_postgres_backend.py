@@ -490,6 +490,33 @@ def test_four_writers_and_a_reader_lose_nothing(pg_url: str, spawn: Callable[...
         mem.close()
 
 
+def test_two_machines_see_each_others_writes_at_once(
+    pg_url: str, spawn: Callable[..., Any]
+) -> None:
+    """Two processes, each with its own pool, both opened before any write: what one commits
+    the other reads on its very next call, in both directions, and scoping still holds."""
+    Memory(backend=pg_url, embedder="hash").close()
+    a, b = (spawn(WORKER, "peer", pg_url, name, stdin=True) for name in ("a", "b"))
+    a.expect("ready a")
+    b.expect("ready b")
+    a.send("add ana Ana keeps bees on the roof\n")
+    first = a.expect("added ")[-1].split()[1]
+    b.send(f"get {first}\n")
+    assert b.expect("got ")[-1] == "got Ana keeps bees on the roof"
+    b.send("search ana bees roof\n")
+    assert b.expect("found ")[-1] == f"found {first}"
+    b.send("add ana Ana sells the honey\n")
+    second = b.expect("added ")[-1].split()[1]
+    a.send("search ana honey bees\n")
+    assert set(a.expect("found ")[-1].split()[1].split(",")) == {first, second}
+    a.send("search ben bees honey\n")
+    assert a.expect("found ", count=2)[-1] == "found "  # another user sees none of it
+    for child in (a, b):
+        assert child.proc.stdin is not None
+        child.proc.stdin.close()
+        assert child.finish() == 0, child.stderr()
+
+
 def test_sigkill_mid_batch_leaves_no_half_batch(pg_url: str, spawn: Callable[..., Any]) -> None:
     size = 200
     child = spawn(WORKER, "batches", pg_url, str(size))
