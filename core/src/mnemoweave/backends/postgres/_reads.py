@@ -20,7 +20,14 @@ from ..._time import to_datetime
 from ...types import HistoryEntry, MemoryItem, ScopeCount
 from ..base import Scope, Scored, Selection
 from ..sqlite import _reads as sqlite_reads
-from ..sqlite._rows import ITEM_COLUMNS, VERSION_COLUMNS, item, with_version
+from ..sqlite._rows import (
+    HISTORY_COLUMNS,
+    ITEM_COLUMNS,
+    VERSION_COLUMNS,
+    history_entry,
+    item,
+    with_version,
+)
 from . import _binding as binding
 from . import _transfer
 from ._filter_sql import compile_filters
@@ -29,7 +36,7 @@ from ._plans import Plan, run
 if TYPE_CHECKING:
     from ._backend import PostgresBackend
 
-_HISTORY = "id, memory_id, event, old_memory, new_memory, actor_id, role, created_at, is_deleted"
+_HISTORY = HISTORY_COLUMNS
 
 # Every version of every memory as one relation: current rows (vid 0) and retired texts.
 _ALL_VERSIONS = (
@@ -140,20 +147,7 @@ def history_plan(memory_id: str) -> Plan[list[HistoryEntry]]:
             f"SELECT {_HISTORY} FROM history WHERE memory_id = %s ORDER BY id",
             (memory_id,),
         )
-    return [
-        HistoryEntry(
-            id=r[0],
-            memory_id=r[1],
-            event=r[2],
-            old_memory=r[3],
-            new_memory=r[4],
-            actor_id=r[5],
-            role=r[6],
-            created_at=to_datetime(r[7]),
-            is_deleted=bool(r[8]),
-        )
-        for r in rows
-    ]
+    return [history_entry(r) for r in rows]
 
 
 class PostgresReader:

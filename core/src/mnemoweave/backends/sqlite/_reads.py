@@ -17,12 +17,12 @@ from ...types import HistoryEntry, MemoryItem, ScopeCount
 from ..base import ContextRows, Scope, Scored, Selection
 from . import _transfer
 from ._filter_sql import compile_filters
-from ._rows import ITEM_COLUMNS, VERSION_COLUMNS, item, with_version
+from ._rows import HISTORY_COLUMNS, ITEM_COLUMNS, VERSION_COLUMNS, history_entry, item, with_version
 
 if TYPE_CHECKING:
     from ._store import Store
 
-_HISTORY = "id, memory_id, event, old_memory, new_memory, actor_id, role, created_at, is_deleted"
+_HISTORY = HISTORY_COLUMNS
 
 # Every version of every memory as one relation: current rows (vid 0) and retired texts.
 _ALL_VERSIONS = (
@@ -195,20 +195,7 @@ class SQLiteReader:
             rows = self.conn.execute(
                 f"SELECT {_HISTORY} FROM history WHERE memory_id = ? ORDER BY id", (memory_id,)
             ).fetchall()
-        return [
-            HistoryEntry(
-                id=r[0],
-                memory_id=r[1],
-                event=r[2],
-                old_memory=r[3],
-                new_memory=r[4],
-                actor_id=r[5],
-                role=r[6],
-                created_at=to_datetime(r[7]),
-                is_deleted=bool(r[8]),
-            )
-            for r in rows
-        ]
+        return [history_entry(r) for r in rows]
 
     def scopes(self, now: float) -> list[ScopeCount]:
         rows = self.conn.execute(

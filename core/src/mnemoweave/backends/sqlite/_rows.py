@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..._time import to_datetime
-from ...types import MemoryItem
+from ...types import HistoryEntry, MemoryItem
 
 ITEM_COLUMNS = (
     "id, memory, hash, metadata, categories, user_id, agent_id, run_id, actor_id, role, "
@@ -61,3 +61,24 @@ def with_version(out: MemoryItem, v: Sequence[Any]) -> MemoryItem:
     out.valid_from, out.valid_to = to_datetime(v[6]), to_datetime(v[7])
     out.recorded_at, out.expired_at = to_datetime(v[8]), to_datetime(v[9])
     return out
+
+
+#: The columns :func:`history_entry` decodes, in order.
+HISTORY_COLUMNS = (
+    "id, memory_id, event, old_memory, new_memory, actor_id, role, created_at, is_deleted"
+)
+
+
+def history_entry(r: Sequence[Any]) -> HistoryEntry:
+    """A ``history`` row (:data:`HISTORY_COLUMNS`) as a public entry."""
+    return HistoryEntry(
+        id=r[0],
+        memory_id=r[1],
+        event=r[2],
+        old_memory=r[3],
+        new_memory=r[4],
+        actor_id=r[5],
+        role=r[6],
+        created_at=to_datetime(r[7]),
+        is_deleted=bool(r[8]),
+    )
