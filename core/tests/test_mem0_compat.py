@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mnemoweave import ConfigurationError, Memory
+from mnemoweave import ConfigurationError, Memory, ValidationError
 
 
 def test_mem0_readme_style_code_runs_unchanged(tmp_path: Path) -> None:
@@ -146,3 +146,57 @@ def test_add_events_read_as_old_memory(tmp_path: Path) -> None:
         assert update["old_memory"] == "I like cheese pizza" == update.old_memory
         assert update["previous_memory"] == update["old_memory"]
         m.close()
+
+
+def test_get_all_pages_like_mem0(tmp_path: Path) -> None:
+    m = Memory(tmp_path / "s", embedder="hash")
+    for i in range(7):
+        m.add(f"note number {i}", user_id="alex", infer=False)
+    m.add("someone else's note", user_id="sam", infer=False)
+    first = m.get_all(user_id="alex", page=1, page_size=3)
+    assert (first["count"], first["next"], first["previous"]) == (7, 2, None)
+    assert len(first["results"]) == 3
+    last = m.get_all(user_id="alex", page=3, page_size=3)
+    assert (len(last["results"]), last["next"], last["previous"]) == (1, None, 2)
+    # The seed-style loop: follow "next" until it runs out.
+    seen, page = [], 1
+    while page is not None:
+        listed = m.get_all(user_id="alex", page=page, page_size=3)
+        seen += [r["memory"] for r in listed["results"]]
+        page = listed["next"]
+    assert seen == [f"note number {i}" for i in reversed(range(7))]  # newest first, no repeats
+    assert m.get_all(user_id="alex", page_size=50)["next"] is None
+    unpaged = m.get_all(user_id="alex")
+    assert (unpaged["count"], unpaged["next"], unpaged["total"]) == (None, None, 7)
+    with pytest.raises(ValidationError, match="not both"):
+        m.get_all(user_id="alex", page=2, limit=10)
+    with pytest.raises(ValidationError, match="page"):
+        m.get_all(user_id="alex", page=0)
+    m.close()
+
+
+def test_users_and_delete_users_like_mem0(tmp_path: Path) -> None:
+    m = Memory(tmp_path / "s", embedder="hash")
+    m.add("Alex likes tea", user_id="alex", infer=False)
+    m.add("Alex likes jazz", user_id="alex", agent_id="helper", infer=False)
+    m.add("Sam likes chess", user_id="sam", run_id="r1", infer=False)
+    users = m.users()
+    listed = {(e["type"], e["name"]): e["total_memories"] for e in users["results"]}
+    assert listed == {
+        ("user", "alex"): 2,
+        ("user", "sam"): 1,
+        ("agent", "helper"): 1,
+        ("run", "r1"): 1,
+    }
+    assert users["count"] == 4
+    assert isinstance(users["results"][0]["created_at"], str)  # ISO, like mem0's JSON
+    out = m.delete_users(user_id="alex")
+    assert out["message"] == "Entity deleted successfully."
+    assert out["deleted"] == 2
+    assert m.count(user_id="alex") == 0
+    assert m.count(user_id="sam") == 1  # another user's memories stay
+    with pytest.raises(ValidationError, match="reset"):
+        m.delete_users()
+    with pytest.raises(ValidationError, match="exactly one"):
+        m.delete_users(user_id="sam", run_id="r1")
+    m.close()

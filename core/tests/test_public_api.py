@@ -19,6 +19,8 @@ EXPECTED = [
     "ConfigurationError",
     "DimensionMismatchError",
     "EmbeddingError",
+    "Entity",
+    "EntityList",
     "ExtractionError",
     "FetchRefusedError",
     "HistoryEntry",

@@ -56,6 +56,8 @@ def script(mem: Any, uid: str) -> list[Any]:
     out.append(same(mem.search("cat Biscuit", user_id=uid, explain=True)))
     out.append(same(mem.search("teal", user_id=uid, filters={"agent_id": "bot"}, limit=1)))
     out.append(same(mem.get_all(user_id=uid, limit=1, offset=1)))
+    out.append(same(mem.get_all(user_id=uid, page=2, page_size=1)))
+    out.append([same(e) for e in mem.users().results if e.name in (uid, "bot")])
     out.append(mem.count(user_id=uid))
     out.append(same(mem.update(mid, "I adopted a cat named Crumble", metadata={"topic": "cats"})))
     out.append(same(mem.history(mid)))
@@ -64,6 +66,9 @@ def script(mem: Any, uid: str) -> list[Any]:
     out.append(mem.clear_messages(user_id=uid))
     out.append(same(mem.delete(mid)))
     out.append(mem.delete_all(user_id=uid))
+    mem.add("one more", user_id=uid, infer=False)
+    out.append(mem.delete_users(user_id=uid))
+    out.append(mem.count(user_id=uid))
     return out
 
 

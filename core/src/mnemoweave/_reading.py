@@ -12,6 +12,8 @@ from ._time import now as _now
 from ._time import to_epoch
 from .backends.base import Selection
 from .config import MemoryConfig
+from .errors import ValidationError
+from .types import MemoryItem, MemoryList
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,24 @@ def search_args(
     return SearchArgs(query, selection, limit, floor, weight, explain, rerank)
 
 
+@dataclass(frozen=True, slots=True)
+class PageArgs:
+    selection: Selection
+    limit: int
+    offset: int
+    page: int | None  # set when the caller paged with page / page_size
+
+    def result(self, items: list[MemoryItem], total: int) -> MemoryList:
+        """The ``MemoryList`` of one page (with mem0's pagination fields when paged)."""
+        out: dict[str, Any] = {"results": items, "total": total}
+        out.update(count=None, next=None, previous=None)
+        if self.page is not None:
+            out["count"] = total
+            out["next"] = self.page + 1 if self.offset + self.limit < total else None
+            out["previous"] = self.page - 1 if self.page > 1 else None
+        return MemoryList._trusted(out)
+
+
 def page_args(
     *,
     user_id: str | None = None,
@@ -83,13 +103,25 @@ def page_args(
     include_expired: bool = False,
     top_k: int | None = None,
     show_expired: bool | None = None,
-) -> tuple[Selection, int, int]:
-    """Check ``Memory.get_all``'s arguments: the selection, the limit and the offset."""
+    page: int | None = None,
+    page_size: int | None = None,
+) -> PageArgs:
+    """Check ``Memory.get_all``'s arguments (``page``/``page_size`` or ``limit``/``offset``)."""
     scope = check.scope_ids(user_id, agent_id, run_id, filters=filters)
     limit = check.positive_int(check.alias(limit, 100, top_k, "limit", "top_k"), "limit")
     expired = check.alias(include_expired, False, show_expired, "include_expired", "show_expired")
     start = check.offset(offset)
+    number = None
+    if page is not None or page_size is not None:
+        if limit != 100 or start != 0:
+            raise ValidationError(
+                "get_all takes page/page_size or limit/offset, not both: "
+                "page=2, page_size=50 is limit=50, offset=50"
+            )
+        number = check.positive_int(1 if page is None else page, "page", maximum=10**9)
+        limit = check.positive_int(100 if page_size is None else page_size, "page_size")
+        start = check.offset((number - 1) * limit)
     selection = Selection(
         scope, _now(), filters=filters, include_expired=check.flag(expired, "include_expired")
     )
-    return selection, limit, start
+    return PageArgs(selection, limit, start, number)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from . import _remote_wire as wire
+from . import _validate as check
 from ._remote_sync import MemoryClient
 from .async_memory import AsyncAddHandle
 from .config import MemoryConfig
@@ -16,6 +17,7 @@ from .memory import AddHandle
 from .types import (
     AddResult,
     BatchResult,
+    EntityList,
     HistoryEntry,
     MemoryItem,
     MemoryList,
@@ -141,6 +143,15 @@ class AsyncMemoryClient:
     async def scopes(self) -> ScopeList:
         found: ScopeList = await self._send(wire.scopes())
         return found
+
+    async def users(self) -> EntityList:
+        return (await self.scopes()).entities()
+
+    async def delete_users(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> dict[str, Any]:
+        out = await self.delete_all(**check.entity_ids(user_id, agent_id, run_id))
+        return {**out, "message": "Entity deleted successfully."}
 
     async def update(self, memory_id: str, data: str | None = None, **kwargs: Any) -> MemoryItem:
         item: MemoryItem = await self._send(wire.update(memory_id, {"data": data, **kwargs}))

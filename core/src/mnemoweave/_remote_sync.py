@@ -11,11 +11,13 @@ import httpx
 import numpy as np
 
 from . import _remote_wire as wire
+from . import _validate as check
 from .config import MemoryConfig
 from .memory import AddHandle
 from .types import (
     AddResult,
     BatchResult,
+    EntityList,
     HistoryEntry,
     MemoryItem,
     MemoryList,
@@ -231,6 +233,8 @@ class MemoryClient:
         include_expired: bool = False,
         top_k: int | None = None,
         show_expired: bool | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
     ) -> MemoryList:
         """Like :meth:`mnemoweave.Memory.get_all`."""
         options = wire.arguments(locals(), "self")
@@ -258,6 +262,10 @@ class MemoryClient:
         """Like :meth:`mnemoweave.Memory.scopes` (only the scopes this API key may see)."""
         found: ScopeList = self._send(wire.scopes())
         return found
+
+    def users(self) -> EntityList:
+        """Like :meth:`mnemoweave.Memory.users` (only the entities this API key may see)."""
+        return self.scopes().entities()
 
     # -- writes --------------------------------------------------------------------------
     def update(
@@ -304,6 +312,13 @@ class MemoryClient:
         """Like :meth:`mnemoweave.Memory.delete_all`."""
         result: dict[str, Any] = self._send(wire.delete_all(user_id, agent_id, run_id))
         return result
+
+    def delete_users(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> dict[str, Any]:
+        """Like :meth:`mnemoweave.Memory.delete_users`."""
+        out = self.delete_all(**check.entity_ids(user_id, agent_id, run_id))
+        return {**out, "message": "Entity deleted successfully."}
 
     def reset(self) -> None:
         """Like :meth:`mnemoweave.Memory.reset` (needs an admin key)."""

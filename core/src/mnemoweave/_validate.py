@@ -199,3 +199,16 @@ def weight(value: Any, name: str = "keyword_weight") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ValidationError(f"{name} must be between 0 and 1, got {value!r}")
     return float(value)
+
+
+def entity_ids(user_id: Any, agent_id: Any, run_id: Any) -> dict[str, Any]:
+    """The one entity ``delete_users`` erases; erasing every entity is ``reset()``."""
+    given = {k: v for k, v in (("user_id", user_id), ("agent_id", agent_id), ("run_id", run_id))}
+    given = {k: v for k, v in given.items() if v is not None}
+    if len(given) != 1:
+        raise ValidationError(
+            "delete_users takes exactly one of user_id, agent_id or run_id (the entity whose "
+            f"memories it erases), got {sorted(given) or 'none'}; to erase every memory of the "
+            "store, call reset()"
+        )
+    return given

@@ -24,6 +24,7 @@ from .memory import AddHandle, Memory
 from .types import (
     AddResult,
     BatchResult,
+    EntityList,
     HistoryEntry,
     MemoryItem,
     MemoryList,
@@ -209,11 +210,11 @@ class AsyncMemory:
         backend = _searching.native_async(engine)
         if backend is None:
             return await asyncio.to_thread(self._sync.get_all, **kwargs)
-        selection, limit, start = _reading.page_args(**kwargs)
-        await engine.aawait_writes(selection.scope)
+        args = _reading.page_args(**kwargs)
+        await engine.aawait_writes(args.selection.scope)
         async with backend.aread() as reader:
-            items, total = await reader.page(selection, limit, start)
-        return MemoryList._trusted({"results": items, "total": total})
+            items, total = await reader.page(args.selection, args.limit, args.offset)
+        return args.result(items, total)
 
     async def count(
         self,
@@ -247,6 +248,17 @@ class AsyncMemory:
     # -- everything else runs the sync implementation in a worker thread ---------------------
     async def scopes(self) -> ScopeList:
         return await asyncio.to_thread(self._sync.scopes)
+
+    async def users(self) -> EntityList:
+        """Like :meth:`Memory.users`."""
+        return (await self.scopes()).entities()
+
+    async def delete_users(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> dict[str, Any]:
+        """Like :meth:`Memory.delete_users`."""
+        ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+        return await asyncio.to_thread(lambda: self._sync.delete_users(**ids))
 
     async def update(self, memory_id: str, data: str | None = None, **kwargs: Any) -> MemoryItem:
         return await asyncio.to_thread(self._sync.update, memory_id, data, **kwargs)

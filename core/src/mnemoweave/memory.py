@@ -24,6 +24,7 @@ from .embed import Embedder
 from .errors import NotFoundError
 from .types import (
     AddResult,
+    EntityList,
     HistoryEntry,
     MemoryItem,
     MemoryList,
@@ -246,9 +247,15 @@ class Memory(BatchMethods, MessageWindow):
         include_expired: bool = False,
         top_k: int | None = None,
         show_expired: bool | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
     ) -> MemoryList:
-        """The scope's memories, newest first, with ``total`` counting all matches."""
-        selection, limit, start = _reading.page_args(
+        """The scope's memories, newest first, with ``total`` counting all matches.
+
+        ``page`` (from 1) and ``page_size`` (default 100) are mem0's paging, instead of
+        ``limit`` / ``offset``; the result then also has ``count``, ``next`` and ``previous``.
+        """
+        args = _reading.page_args(
             user_id=user_id,
             agent_id=agent_id,
             run_id=run_id,
@@ -258,11 +265,13 @@ class Memory(BatchMethods, MessageWindow):
             include_expired=include_expired,
             top_k=top_k,
             show_expired=show_expired,
+            page=page,
+            page_size=page_size,
         )
-        self._engine.await_writes(selection.scope)
+        self._engine.await_writes(args.selection.scope)
         with self._engine.backend.read() as reader:
-            items, total = reader.page(selection, limit, start)
-        return MemoryList._trusted({"results": items, "total": total})
+            items, total = reader.page(args.selection, args.limit, args.offset)
+        return args.result(items, total)
 
     def history(self, memory_id: str) -> list[HistoryEntry]:
         """Every recorded event of a memory, oldest first (text is gone once erased)."""
@@ -294,6 +303,10 @@ class Memory(BatchMethods, MessageWindow):
         """Every exact scope (user, agent, run) holding active memories, with its count."""
         with self._engine.backend.read() as reader:
             return ScopeList(results=reader.scopes(_now()))
+
+    def users(self) -> EntityList:
+        """mem0's ``users()``: every user, agent and run holding active memories, with totals."""
+        return self.scopes().entities()
 
     # -- updates and deletes --------------------------------------------------------------
     def update(
@@ -351,6 +364,13 @@ class Memory(BatchMethods, MessageWindow):
         scope = check.scope_ids(user_id, agent_id, run_id)
         count, done = changing.delete_all(self._engine, scope)
         return {"message": f"Deleted {count} memories", "deleted": count, "erased_from_disk": done}
+
+    def delete_users(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> dict[str, Any]:
+        """mem0's name for erasing one entity: ``delete_all`` of exactly one id."""
+        out = self.delete_all(**check.entity_ids(user_id, agent_id, run_id))
+        return {**out, "message": "Entity deleted successfully."}
 
     def reset(self) -> None:
         """Erase everything in this store (all scopes), keeping the store usable."""

@@ -10,13 +10,14 @@ an add event's ``old_memory``); those aliases are readable but not listed in ``k
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
+EntityKind = Literal["user", "agent", "run"]
 
 
 def _plain(value: Any) -> Any:
@@ -132,10 +133,18 @@ class SearchResult(_ResultList):
 
 
 class MemoryList(_ResultList):
-    """``{"results": [MemoryItem]}`` from ``get_all``; ``total`` counts every match."""
+    """``{"results": [MemoryItem]}`` from ``get_all``; ``total`` counts every match.
+
+    With ``page`` / ``page_size`` also mem0's pagination fields: ``count`` (every match, as
+    ``total``) and ``next`` / ``previous`` (the neighbouring page numbers, None at either end;
+    mem0's platform returns URLs there, a library has none to give). None when not paged.
+    """
 
     results: list[MemoryItem] = Field(default_factory=list)
     total: int = 0
+    count: int | None = None
+    next: int | None = None
+    previous: int | None = None
 
 
 class Usage(_DictView):
@@ -250,3 +259,48 @@ class ScopeList(_ResultList):
     def runs(self) -> dict[str, int]:
         """Active memories per ``run_id``."""
         return self._totals("run_id")
+
+    def entities(self, kinds: Sequence[EntityKind] = ("user", "agent", "run")) -> EntityList:
+        """mem0's ``users()`` view: one entry per user, agent and run, with its totals."""
+        results = []
+        for kind in kinds:
+            groups: dict[str, list[ScopeCount]] = {}
+            for scope in self.results:
+                name = getattr(scope, f"{kind}_id")
+                if name is not None:
+                    groups.setdefault(name, []).append(scope)
+            for name, group in sorted(groups.items()):
+                created = [s.created_at for s in group if s.created_at is not None]
+                updated = [s.updated_at for s in group if s.updated_at is not None]
+                entity = Entity(
+                    id=name,
+                    name=name,
+                    type=kind,
+                    total_memories=sum(s.count for s in group),
+                    created_at=min(created, default=None),
+                    updated_at=max(updated, default=None),
+                )
+                results.append(entity)
+        return EntityList(results=results, count=len(results))
+
+
+class Entity(_DictView):
+    """A user, agent or run that holds memories (mem0's ``users()`` entry)."""
+
+    id: str
+    name: str
+    type: EntityKind
+    total_memories: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    owner: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class EntityList(_ResultList):
+    """``{"count", "next", "previous", "results": [Entity]}`` from ``users()`` (one page)."""
+
+    results: list[Entity] = Field(default_factory=list)
+    count: int = 0
+    next: str | None = None
+    previous: str | None = None

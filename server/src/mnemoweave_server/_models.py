@@ -86,6 +86,8 @@ class ListBody(Scoped):
     include_expired: StrictBool = False
     top_k: StrictInt | None = None
     show_expired: StrictBool | None = None
+    page: StrictInt | None = None
+    page_size: StrictInt | None = None
 
 
 class CountBody(Scoped):

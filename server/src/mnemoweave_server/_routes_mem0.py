@@ -17,8 +17,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
 
-from mnemoweave import AddResult
+from mnemoweave import AddResult, ScopeList
 from mnemoweave.errors import ValidationError
+from mnemoweave.types import EntityKind
 
 from ._context import Principal, ServerContext, authenticate, context_of, plain_filter_id
 from ._limits import check_texts
@@ -335,38 +336,9 @@ def delete_all(request: Request, who: Auth) -> JSONResponse:
 @router.get("/v1/entities/", summary="mem0 client: users")
 def entities(request: Request, who: Auth) -> JSONResponse:
     found = context_of(request).memory.scopes()
-    visible = [s for s in found.results if who.key.allows_user(s.user_id)]
-    kinds = (
-        (("user", "user_id"),)
-        if who.key.restricted
-        else (
-            ("user", "user_id"),
-            ("agent", "agent_id"),
-            ("run", "run_id"),
-        )
-    )
-    results = []
-    for kind, key in kinds:
-        groups: dict[str, list[Any]] = {}
-        for scope in visible:
-            if getattr(scope, key) is not None:
-                groups.setdefault(getattr(scope, key), []).append(scope)
-        for name, group in groups.items():
-            first = min((s.created_at for s in group if s.created_at), default=None)
-            last = max((s.updated_at for s in group if s.updated_at), default=None)
-            results.append(
-                {
-                    "id": name,
-                    "name": name,
-                    "type": kind,
-                    "total_memories": sum(s.count for s in group),
-                    "created_at": first.isoformat() if first else None,
-                    "updated_at": last.isoformat() if last else None,
-                    "owner": None,
-                    "metadata": {},
-                }
-            )
-    return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
+    visible = ScopeList(results=[s for s in found.results if who.key.allows_user(s.user_id)])
+    kinds: tuple[EntityKind, ...] = ("user",) if who.key.restricted else ("user", "agent", "run")
+    return JSONResponse(visible.entities(kinds).to_dict())
 
 
 @router.delete("/v2/entities/{kind}/{name}/", summary="mem0 client: delete_users (one entity)")
