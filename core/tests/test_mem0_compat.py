@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -199,4 +200,24 @@ def test_users_and_delete_users_like_mem0(tmp_path: Path) -> None:
         m.delete_users()
     with pytest.raises(ValidationError, match="exactly one"):
         m.delete_users(user_id="sam", run_id="r1")
+    m.close()
+
+
+def test_platform_version_and_output_format_are_ignored_with_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnemoweave import _validate
+
+    monkeypatch.setattr(_validate, "_warned", set())
+    m = Memory(tmp_path / "s", embedder="hash")
+    with pytest.warns(DeprecationWarning, match="version='v2' is accepted") as caught:
+        m.add("I moved to Lisbon", user_id="alex", version="v2", infer=False)
+    assert caught[0].filename == __file__  # points at the caller's line, not mnemoweave's
+    with pytest.warns(DeprecationWarning, match="output_format='v1.1'"):
+        found = m.search("Lisbon", user_id="alex", version="v2", output_format="v1.1")
+    assert [r["memory"] for r in found["results"]] == ["I moved to Lisbon"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process: no second warning
+        listed = m.get_all(user_id="alex", output_format="v1.1", version="v2")
+    assert listed["total"] == 1
     m.close()

@@ -56,7 +56,8 @@ def script(mem: Any, uid: str) -> list[Any]:
     out.append(same(mem.search("cat Biscuit", user_id=uid, explain=True)))
     out.append(same(mem.search("teal", user_id=uid, filters={"agent_id": "bot"}, limit=1)))
     out.append(same(mem.get_all(user_id=uid, limit=1, offset=1)))
-    out.append(same(mem.get_all(user_id=uid, page=2, page_size=1)))
+    out.append(same(mem.get_all(user_id=uid, page=2, page_size=1, output_format="v1.1")))
+    out.append(same(mem.search("teal", user_id=uid, version="v2")))  # ignored, as locally
     out.append([same(e) for e in mem.users().results if e.name in (uid, "bot")])
     out.append(mem.count(user_id=uid))
     out.append(same(mem.update(mid, "I adopted a cat named Crumble", metadata={"topic": "cats"})))

@@ -83,10 +83,14 @@ class AddOptions(TypedDict, total=False):
     memory_type: str | None
     prompt: str | None
     categories: Sequence[str] | None
+    version: str | None
+    output_format: str | None
 
 
 def plan_add(engine: Engine, messages: Any, options: Mapping[str, Any]) -> AddRequest:
     """Validate an ``add`` call (``options`` as in :class:`AddOptions`) into a request."""
+    options = dict(options)
+    check.legacy(options)
     scope = check.scope_ids(options.get("user_id"), options.get("agent_id"), options.get("run_id"))
     config = engine.config
     msgs = intake(messages, config)

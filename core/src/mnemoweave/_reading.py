@@ -54,8 +54,11 @@ def search_args(
     top_k: int | None = None,
     show_expired: bool | None = None,
     rerank: bool = False,
+    version: str | None = None,
+    output_format: str | None = None,
 ) -> SearchArgs:
     """Check ``Memory.search``'s arguments (see its docstring for their meaning)."""
+    check.legacy({"version": version, "output_format": output_format})
     query = check.text(query, "query", config.max_text_chars)
     scope = check.scope_ids(user_id, agent_id, run_id, filters=filters)
     limit = check.positive_int(check.alias(limit, 10, top_k, "limit", "top_k"), "limit")
@@ -105,8 +108,11 @@ def page_args(
     show_expired: bool | None = None,
     page: int | None = None,
     page_size: int | None = None,
+    version: str | None = None,
+    output_format: str | None = None,
 ) -> PageArgs:
     """Check ``Memory.get_all``'s arguments (``page``/``page_size`` or ``limit``/``offset``)."""
+    check.legacy({"version": version, "output_format": output_format})
     scope = check.scope_ids(user_id, agent_id, run_id, filters=filters)
     limit = check.positive_int(check.alias(limit, 100, top_k, "limit", "top_k"), "limit")
     expired = check.alias(include_expired, False, show_expired, "include_expired", "show_expired")

@@ -110,6 +110,7 @@ class AsyncMemoryClient:
             handle = self.sync.add(messages, background=True, **kwargs)
             assert isinstance(handle, AddHandle)
             return AsyncAddHandle(handle)
+        check.legacy(kwargs)
         result: AddResult = await self._send(wire.add(messages, kwargs))
         return result
 
@@ -122,6 +123,7 @@ class AsyncMemoryClient:
 
     # -- the rest mirrors MemoryClient ----------------------------------------------------
     async def search(self, query: str, **kwargs: Any) -> SearchResult:
+        check.legacy(kwargs)
         result: SearchResult = await self._send(wire.search(query, kwargs))
         return result
 
@@ -130,6 +132,7 @@ class AsyncMemoryClient:
         return item
 
     async def get_all(self, **kwargs: Any) -> MemoryList:
+        check.legacy(kwargs)
         listed: MemoryList = await self._send(wire.get_all(kwargs))
         return listed
 

@@ -141,10 +141,13 @@ class MemoryClient:
         memory_type: str | None = None,
         prompt: str | None = None,
         categories: Sequence[str] | None = None,
+        version: str | None = None,
+        output_format: str | None = None,
         background: bool = False,
         window: bool = True,
     ) -> AddResult | AddHandle:
         """Like :meth:`mnemoweave.Memory.add`; ``background=True`` sends it from a thread."""
+        check.legacy({"version": version, "output_format": output_format})
         call = wire.add(
             messages,
             {
@@ -210,9 +213,12 @@ class MemoryClient:
         top_k: int | None = None,
         show_expired: bool | None = None,
         rerank: bool = False,
+        version: str | None = None,
+        output_format: str | None = None,
     ) -> SearchResult:
         """Like :meth:`mnemoweave.Memory.search` (``rerank`` uses the server's reranker)."""
         options = wire.arguments(locals(), "self", "query")
+        check.legacy(options)
         result: SearchResult = self._send(wire.search(query, options))
         return result
 
@@ -235,9 +241,12 @@ class MemoryClient:
         show_expired: bool | None = None,
         page: int | None = None,
         page_size: int | None = None,
+        version: str | None = None,
+        output_format: str | None = None,
     ) -> MemoryList:
         """Like :meth:`mnemoweave.Memory.get_all`."""
         options = wire.arguments(locals(), "self")
+        check.legacy(options)
         listed: MemoryList = self._send(wire.get_all(options))
         return listed
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -212,3 +215,38 @@ def entity_ids(user_id: Any, agent_id: Any, run_id: Any) -> dict[str, Any]:
             "store, call reset()"
         )
     return given
+
+
+#: mem0 platform arguments accepted for ported code and ignored: why, said once per process.
+LEGACY = {
+    "version": "mnemoweave has one API version (v2-style filters and contextual add are always on)",
+    "output_format": "results always have the detailed v1.1 shape ({'results': [...]})",
+}
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def legacy(options: dict[str, Any]) -> None:
+    """Drop mem0's ``version`` / ``output_format`` from ``options``, with a one-time warning."""
+    for name, why in LEGACY.items():
+        value = options.pop(name, None)
+        if value is None:
+            continue
+        with _warned_lock:
+            first = name not in _warned
+            _warned.add(name)
+        if first:
+            warnings.warn(
+                f"{name}={value!r} is accepted for mem0 compatibility and ignored: {why}; "
+                f"drop the argument",
+                DeprecationWarning,
+                stacklevel=_outside_level(),
+            )
+
+
+def _outside_level() -> int:
+    """The ``stacklevel`` of the first frame outside mnemoweave (the caller's own line)."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("mnemoweave"):
+        frame, level = frame.f_back, level + 1
+    return level

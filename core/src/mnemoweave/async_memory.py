@@ -139,6 +139,8 @@ class AsyncMemory:
         memory_type: str | None = None,
         prompt: str | None = None,
         categories: Sequence[str] | None = None,
+        version: str | None = None,
+        output_format: str | None = None,
         background: bool = False,
         window: bool = True,
     ) -> AddResult | AsyncAddHandle:
@@ -155,6 +157,8 @@ class AsyncMemory:
             "memory_type": memory_type,
             "prompt": prompt,
             "categories": categories,
+            "version": version,
+            "output_format": output_format,
         }
         req = self._sync._plan(messages, options, window)
         if check.flag(background, "background"):

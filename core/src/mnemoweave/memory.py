@@ -145,6 +145,8 @@ class Memory(BatchMethods, MessageWindow):
         memory_type: str | None = None,
         prompt: str | None = None,
         categories: Sequence[str] | None = None,
+        version: str | None = None,
+        output_format: str | None = None,
         background: bool = False,
         window: bool = True,
     ) -> AddResult | AddHandle:
@@ -196,6 +198,8 @@ class Memory(BatchMethods, MessageWindow):
         top_k: int | None = None,
         show_expired: bool | None = None,
         rerank: bool = False,
+        version: str | None = None,
+        output_format: str | None = None,
     ) -> SearchResult:
         """Find the scope's memories most relevant to ``query`` (dense + keyword, fused).
 
@@ -221,6 +225,8 @@ class Memory(BatchMethods, MessageWindow):
             top_k=top_k,
             show_expired=show_expired,
             rerank=rerank,
+            version=version,
+            output_format=output_format,
         )
         self._engine.await_writes(args.selection.scope)
         results = _searching.search(self._engine, args.query, args.selection, **args.options())
@@ -249,6 +255,8 @@ class Memory(BatchMethods, MessageWindow):
         show_expired: bool | None = None,
         page: int | None = None,
         page_size: int | None = None,
+        version: str | None = None,
+        output_format: str | None = None,
     ) -> MemoryList:
         """The scope's memories, newest first, with ``total`` counting all matches.
 
@@ -267,6 +275,8 @@ class Memory(BatchMethods, MessageWindow):
             show_expired=show_expired,
             page=page,
             page_size=page_size,
+            version=version,
+            output_format=output_format,
         )
         self._engine.await_writes(args.selection.scope)
         with self._engine.backend.read() as reader:
