@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mnemoweave import ConfigurationError, Memory, ValidationError
+from mnemoweave import ConfigurationError, Memory, NotFoundError, ValidationError
 
 
 def test_mem0_readme_style_code_runs_unchanged(tmp_path: Path) -> None:
@@ -221,3 +221,36 @@ def test_platform_version_and_output_format_are_ignored_with_one_warning(
         listed = m.get_all(user_id="alex", output_format="v1.1", version="v2")
     assert listed["total"] == 1
     m.close()
+
+
+def test_feedback_is_kept_in_history_and_erased_with_the_memory(tmp_path: Path) -> None:
+    m = Memory(tmp_path / "s", embedder="hash")
+    mid = m.add("Alex's dog is called Rex", user_id="alex", infer=False)["results"][0]["id"]
+    out = m.feedback(
+        memory_id=mid,
+        feedback="NEGATIVE",
+        feedback_reason="This memory was irrelevant to the user's actual request.",
+    )
+    assert out["message"] == "Feedback recorded"
+    m.feedback(mid, None)  # mem0's way to clear a rating
+    events = m.history(mid)
+    assert [e["event"] for e in events] == ["ADD", "FEEDBACK", "FEEDBACK"]
+    rated = events[1]
+    assert (rated["feedback"], rated["feedback_reason"]) == (
+        "NEGATIVE",
+        "This memory was irrelevant to the user's actual request.",
+    )
+    assert (rated["old_memory"], rated["new_memory"]) == (None, None)
+    assert (events[2]["feedback"], events[2]["feedback_reason"]) == (None, None)
+    assert events[0]["feedback"] is None  # other events carry no rating
+    with pytest.raises(ValidationError, match="POSITIVE, NEGATIVE, VERY_NEGATIVE"):
+        m.feedback(mid, "GREAT")
+    with pytest.raises(NotFoundError):
+        m.feedback("00000000-0000-0000-0000-000000000000", "POSITIVE")
+    m.delete(mid)
+    assert all(e["feedback_reason"] is None for e in m.history(mid))  # erased with the text
+    with pytest.raises(NotFoundError):
+        m.feedback(mid, "POSITIVE")
+    m.close()
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "s").rglob("*") if p.is_file())
+    assert b"irrelevant to the user" not in raw

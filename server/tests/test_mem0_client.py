@@ -103,6 +103,16 @@ def test_update_history_delete_delete_all(mem0: Any, uid: str) -> None:
         mem0.get(other)
 
 
+def test_feedback(mem0: Any, uid: str) -> None:
+    mid = mem0.add("Prefers aisle seats", user_id=uid, infer=False)["results"][0]["id"]
+    reply = mem0.feedback(memory_id=mid, feedback="NEGATIVE", feedback_reason="wrong seat")
+    assert reply["message"] == "Feedback recorded"
+    events = mem0.history(mid)
+    assert [e["event"] for e in events] == ["ADD", "FEEDBACK"]
+    assert (events[1]["feedback"], events[1]["feedback_reason"]) == ("NEGATIVE", "wrong seat")
+    assert mem0.feedback(memory_id=mid)["message"] == "Feedback cleared"
+
+
 def test_batches(mem0: Any, uid: str) -> None:
     ids = [mem0.add(t, user_id=uid, infer=False)["results"][0]["id"] for t in ("a1", "b1")]
     assert (

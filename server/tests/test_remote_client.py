@@ -61,6 +61,7 @@ def script(mem: Any, uid: str) -> list[Any]:
     out.append([same(e) for e in mem.users().results if e.name in (uid, "bot")])
     out.append(mem.count(user_id=uid))
     out.append(same(mem.update(mid, "I adopted a cat named Crumble", metadata={"topic": "cats"})))
+    out.append(same(mem.feedback(mid, "POSITIVE", reason="spot on")))
     out.append(same(mem.history(mid)))
     out.append(same(mem.batch_add([{"text": "likes jazz", "user_id": uid}])))
     out.append([(m["role"], m["content"]) for m in mem.get_messages(user_id=uid)])

@@ -195,3 +195,28 @@ def _opt_str(record: Mapping[str, Any], key: str, index: int) -> str | None:
     if value is not None and (not isinstance(value, str) or not value):
         raise ValidationError(f"records[{index}].{key} must be a non-empty string")
     return None if value is None else clean(value, f"records[{index}].{key}")
+
+
+RATINGS = ("POSITIVE", "NEGATIVE", "VERY_NEGATIVE")
+
+
+def feedback(engine: Engine, memory_id: str, rating: Any, reason: Any) -> dict[str, Any]:
+    """Record a rating of a memory (mem0's feedback) as an event in its history."""
+    memory_id = check.memory_id(memory_id)
+    if rating is not None and rating not in RATINGS:
+        raise ValidationError(
+            f"feedback must be one of {', '.join(RATINGS)} or None, got {rating!r}"
+        )
+    if reason is not None:
+        reason = check.text(reason, "feedback_reason", engine.config.max_text_chars)
+    with engine.backend.write() as w:
+        found = target(w, memory_id)
+        if not found.active:
+            raise NotFoundError(f"no memory with id {memory_id!r}", memory_id=memory_id)
+        w.record_feedback(found.key, memory_id, rating, reason, _now())
+    return {
+        "message": "Feedback recorded" if rating is not None else "Feedback cleared",
+        "memory_id": memory_id,
+        "feedback": rating,
+        "feedback_reason": reason,
+    }

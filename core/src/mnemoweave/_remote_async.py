@@ -150,6 +150,18 @@ class AsyncMemoryClient:
     async def users(self) -> EntityList:
         return (await self.scopes()).entities()
 
+    async def feedback(
+        self,
+        memory_id: str,
+        feedback: str | None = None,
+        *,
+        reason: str | None = None,
+        feedback_reason: str | None = None,
+    ) -> dict[str, Any]:
+        why = check.alias(reason, None, feedback_reason, "reason", "feedback_reason")
+        result: dict[str, Any] = await self._send(wire.feedback(memory_id, feedback, why))
+        return result
+
     async def delete_users(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
     ) -> dict[str, Any]:

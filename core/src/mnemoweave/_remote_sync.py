@@ -322,6 +322,19 @@ class MemoryClient:
         result: dict[str, Any] = self._send(wire.delete_all(user_id, agent_id, run_id))
         return result
 
+    def feedback(
+        self,
+        memory_id: str,
+        feedback: str | None = None,
+        *,
+        reason: str | None = None,
+        feedback_reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Like :meth:`mnemoweave.Memory.feedback`."""
+        why = check.alias(reason, None, feedback_reason, "reason", "feedback_reason")
+        result: dict[str, Any] = self._send(wire.feedback(memory_id, feedback, why))
+        return result
+
     def delete_users(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
     ) -> dict[str, Any]:

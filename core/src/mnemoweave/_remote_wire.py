@@ -152,6 +152,11 @@ def history(memory_id: Any) -> Call:
     return Call("GET", _memory_path(memory_id, "/history"), decode=_history)
 
 
+def feedback(memory_id: Any, rating: Any, reason: Any) -> Call:
+    body = _body(feedback=rating, feedback_reason=reason)
+    return Call("POST", _memory_path(memory_id, "/feedback"), body)
+
+
 def scopes() -> Call:
     return Call("GET", f"{PREFIX}/scopes", decode=ScopeList.model_validate)
 

@@ -257,6 +257,19 @@ class AsyncMemory:
         """Like :meth:`Memory.users`."""
         return (await self.scopes()).entities()
 
+    async def feedback(
+        self,
+        memory_id: str,
+        feedback: str | None = None,
+        *,
+        reason: str | None = None,
+        feedback_reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Like :meth:`Memory.feedback`."""
+        return await asyncio.to_thread(
+            self._sync.feedback, memory_id, feedback, reason=reason, feedback_reason=feedback_reason
+        )
+
     async def delete_users(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
     ) -> dict[str, Any]:

@@ -375,6 +375,22 @@ class Memory(BatchMethods, MessageWindow):
         count, done = changing.delete_all(self._engine, scope)
         return {"message": f"Deleted {count} memories", "deleted": count, "erased_from_disk": done}
 
+    def feedback(
+        self,
+        memory_id: str,
+        feedback: str | None = None,
+        *,
+        reason: str | None = None,
+        feedback_reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Rate a memory ``POSITIVE``, ``NEGATIVE`` or ``VERY_NEGATIVE`` (None clears it).
+
+        The rating and ``reason`` (mem0: ``feedback_reason``) become a ``FEEDBACK`` event in
+        :meth:`history`; they are kept, not used for ranking, and erased with the memory.
+        """
+        why = check.alias(reason, None, feedback_reason, "reason", "feedback_reason")
+        return changing.feedback(self._engine, memory_id, feedback, why)
+
     def delete_users(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
     ) -> dict[str, Any]:

@@ -195,6 +195,9 @@ class HistoryEntry(_DictView):
     role: str | None = None
     created_at: datetime | None = None
     is_deleted: bool = False
+    #: A ``FEEDBACK`` event's rating (``POSITIVE``, ``NEGATIVE``, ``VERY_NEGATIVE``; None clears).
+    feedback: str | None = None
+    feedback_reason: str | None = None
 
     _aliases: ClassVar[dict[str, str]] = {
         "action": "event",

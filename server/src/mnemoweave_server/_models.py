@@ -105,6 +105,11 @@ class UpdateBody(Body):
     force: StrictBool = False
 
 
+class FeedbackBody(Body):
+    feedback: StrictStr | None = None
+    feedback_reason: StrictStr | None = None
+
+
 class BatchAddBody(Body):
     records: list[dict[str, Any]]
 

@@ -358,6 +358,23 @@ def delete_entity_v1(kind: str, name: str, request: Request, who: Auth) -> JSONR
     return delete_entity(kind, name, request, who)
 
 
+# -- feedback -------------------------------------------------------------------------------
+@router.post("/v1/feedback/", summary="mem0 client: feedback")
+def feedback(payload: Payload, request: Request, who: Auth) -> JSONResponse:
+    ctx = context_of(request)
+    who.require_write()
+    options = _check_keys(
+        payload, frozenset({"memory_id", "feedback", "feedback_reason"}), "feedback"
+    )
+    memory_id = options.get("memory_id")
+    check_texts(ctx.settings.max_text_chars, [("feedback_reason", options.get("feedback_reason"))])
+    who.owned(ctx.memory, memory_id)
+    out = ctx.memory.feedback(
+        memory_id, options.get("feedback"), reason=options.get("feedback_reason")
+    )
+    return JSONResponse(out)
+
+
 # -- batches --------------------------------------------------------------------------------
 def _batch_items(ctx: ServerContext, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     items = payload.get("memories") if isinstance(payload, Mapping) else None

@@ -30,6 +30,7 @@ from ._models import (
     BatchDeleteBody,
     BatchUpdateBody,
     CountBody,
+    FeedbackBody,
     ListBody,
     SearchBody,
     UpdateBody,
@@ -159,6 +160,15 @@ def history(memory_id: MemoryId, request: Request, who: Auth) -> JSONResponse:
                 f"no history for memory id {memory_id!r}", memory_id=memory_id
             ) from None
     return _json([entry.to_dict() for entry in ctx.memory.history(memory_id)])
+
+
+@router.post("/memories/{memory_id}/feedback", summary="Rate a memory (kept in its history)")
+def feedback(memory_id: MemoryId, body: FeedbackBody, request: Request, who: Auth) -> JSONResponse:
+    ctx = _ctx(request)
+    who.require_write()
+    check_texts(ctx.settings.max_text_chars, [("feedback_reason", body.feedback_reason)])
+    who.owned(ctx.memory, memory_id)
+    return _json(ctx.memory.feedback(memory_id, body.feedback, reason=body.feedback_reason))
 
 
 @router.delete("/memories", summary="Erase every memory of a scope")

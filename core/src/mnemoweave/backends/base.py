@@ -221,6 +221,12 @@ class Writer(Protocol):
         self, key: int, *, now: float, valid_to: float, actor_id: str | None = None
     ) -> str: ...
 
+    def record_feedback(
+        self, key: int, memory_id: str, rating: str | None, reason: str | None, now: float
+    ) -> None:
+        """Append a ``FEEDBACK`` event to the memory's history."""
+        ...
+
     def erase(self, keys: Sequence[int], now: float) -> int:
         """Erase memories completely (rows, versions, vectors, terms, history text)."""
         ...

@@ -17,6 +17,7 @@ from ._contract_base import ContractBase, exists, ids_of
 SECRET = "quokkazebra7731"
 SECRET_META = "wexfordia4419"
 SECRET_NEW = "plumbago5583"
+SECRET_REASON = "marzipanic2208"
 
 
 def _batch(mem: Memory, texts: list[str]) -> list[str]:
@@ -235,6 +236,11 @@ class RecordContract(ContractBase):
             .id
         )
         mem.update(mid, f"My locker code is now {SECRET_NEW}")
+        mem.feedback(mid, "NEGATIVE", reason=f"stale: {SECRET_REASON}")
+        rated = [e for e in mem.history(mid) if e.event == "FEEDBACK"]
+        assert [(e.feedback, e.feedback_reason) for e in rated] == [
+            ("NEGATIVE", f"stale: {SECRET_REASON}")
+        ], "feedback must be kept in the memory's history"
         mem.add(f"again {SECRET} in a chat", user_id="victim", agent_id="bot", infer=False)
         keep = mem.add("The sky is blue", user_id="bystander", infer=False).results[0].id
         before = self.stored_bytes(contract_config)
@@ -243,12 +249,14 @@ class RecordContract(ContractBase):
         data = self.stored_bytes(contract_config)
         assert SECRET_NEW.encode() not in data
         assert SECRET_META.encode() not in data
+        assert SECRET_REASON.encode() not in data
         assert all(e.old_memory is None and e.new_memory is None for e in mem.history(mid))
+        assert all(e.feedback_reason is None for e in mem.history(mid))
         assert mem.delete_all(user_id="victim")["erased_from_disk"] is True
         assert SECRET.encode() not in self.stored_bytes(contract_config)
         assert mem.get(keep).memory == "The sky is blue"
         mem.close()
-        for secret in (SECRET, SECRET_NEW, SECRET_META):
+        for secret in (SECRET, SECRET_NEW, SECRET_META, SECRET_REASON):
             assert secret.encode() not in self.stored_bytes(contract_config)
 
     def test_async_api_round_trip(self, contract_config: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ import psycopg
 
 from ..._ids import scope_key
 from ..base import KEEP, NewRow, Scope, Target
+from ..sqlite._writes import FEEDBACK_SQL
 from . import _binding as binding
 from . import _transfer
 from ._reads import exact_scope_sql, scope_sql
@@ -234,6 +235,11 @@ class PostgresWriter:
                 f"UPDATE memories SET {', '.join(sets)}, updated_at = %s WHERE rid = %s",
                 (*params, now, key),
             )
+
+    def record_feedback(
+        self, key: int, memory_id: str, rating: str | None, reason: str | None, now: float
+    ) -> None:
+        self.conn.execute(FEEDBACK_SQL, (key, memory_id, reason, rating, now))
 
     def retire(self, key: int, *, now: float, valid_to: float, actor_id: str | None = None) -> str:
         row = self.conn.execute(

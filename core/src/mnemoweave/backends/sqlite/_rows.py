@@ -70,15 +70,22 @@ HISTORY_COLUMNS = (
 
 
 def history_entry(r: Sequence[Any]) -> HistoryEntry:
-    """A ``history`` row (:data:`HISTORY_COLUMNS`) as a public entry."""
+    """A ``history`` row (:data:`HISTORY_COLUMNS`) as a public entry.
+
+    A ``FEEDBACK`` row keeps its rating in ``new_memory`` and its reason in ``old_memory``
+    (so erasing a memory's history text erases the reason too); the entry names them.
+    """
+    feedback = r[2] == "FEEDBACK"
     return HistoryEntry(
         id=r[0],
         memory_id=r[1],
         event=r[2],
-        old_memory=r[3],
-        new_memory=r[4],
+        old_memory=None if feedback else r[3],
+        new_memory=None if feedback else r[4],
         actor_id=r[5],
         role=r[6],
         created_at=to_datetime(r[7]),
         is_deleted=bool(r[8]),
+        feedback=r[4] if feedback else None,
+        feedback_reason=r[3] if feedback else None,
     )

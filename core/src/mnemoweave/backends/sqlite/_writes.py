@@ -34,6 +34,13 @@ def _target(row: Sequence[Any]) -> Target:
     )
 
 
+# A FEEDBACK history row: the rating in new_memory, the reason in old_memory (_rows.py).
+FEEDBACK_SQL = (
+    "INSERT INTO history (rid, memory_id, event, old_memory, new_memory, created_at)"
+    " VALUES (%s, %s, 'FEEDBACK', %s, %s, %s)"
+)
+
+
 class SQLiteWriter:
     """A write transaction of a :class:`Store`; index work applies after it commits."""
 
@@ -136,6 +143,11 @@ class SQLiteWriter:
 
     def erase(self, keys: Sequence[int], now: float) -> int:
         return self._store.erase(self.tx, keys, now)
+
+    def record_feedback(
+        self, key: int, memory_id: str, rating: str | None, reason: str | None, now: float
+    ) -> None:
+        self.conn.execute(FEEDBACK_SQL.replace("%s", "?"), (key, memory_id, reason, rating, now))
 
     def scope_keys(self, scope: Mapping[str, str]) -> list[int]:
         s_sql, params = scope_sql(scope)
