@@ -254,3 +254,26 @@ def test_feedback_is_kept_in_history_and_erased_with_the_memory(tmp_path: Path) 
     m.close()
     raw = b"".join(p.read_bytes() for p in (tmp_path / "s").rglob("*") if p.is_file())
     assert b"irrelevant to the user" not in raw
+
+
+def test_includes_and_excludes_steer_one_adds_extraction(tmp_path: Path) -> None:
+    from mnemoweave.testing import ScriptedOpenAIServer, operations
+
+    with ScriptedOpenAIServer() as llm:
+        config = {"model": "scripted", "base_url": llm.base_url, "api_key": "k"}
+        m = Memory(path=tmp_path / "m", embedder="hash", llm=config)
+        llm.script(operations(("ADD", None, "Plays tennis on Sundays")))
+        messages = [{"role": "user", "content": "I play tennis on Sundays and I love sushi"}]
+        added = m.add(messages, user_id="alex", includes="sports and hobbies", excludes="food")
+        assert [e["memory"] for e in added["results"]] == ["Plays tennis on Sundays"]
+        system = llm.chat_requests[-1].messages[0]["content"]
+        assert "only remember facts about:\nsports and hobbies" in system
+        assert "never remember facts about:\nfood" in system
+        llm.script(operations(("NONE", None, None)))
+        m.add("Just saying hi", user_id="alex")  # the next add is not steered
+        plain = llm.chat_requests[-1].messages[0]["content"]
+        assert "sports and hobbies" not in plain
+        assert "never remember" not in plain
+        with pytest.raises(ValidationError, match="need infer=True"):
+            m.add("I love sushi", user_id="alex", infer=False, excludes="food")
+        m.close()

@@ -51,6 +51,9 @@ class AddRequest:
     memory_type: str | None
     prompt: str | None
     infer: bool
+    #: What this add's extraction may remember / must not remember (mem0's includes/excludes).
+    includes: str | None = None
+    excludes: str | None = None
     #: Set once the messages are in the scope's window (background adds do it up front).
     window_done: bool = False
     #: The window rows of this add's non-system messages (what its memories came from).
@@ -83,6 +86,8 @@ class AddOptions(TypedDict, total=False):
     memory_type: str | None
     prompt: str | None
     categories: Sequence[str] | None
+    includes: str | None
+    excludes: str | None
     version: str | None
     output_format: str | None
 
@@ -111,6 +116,15 @@ def plan_add(engine: Engine, messages: Any, options: Mapping[str, Any]) -> AddRe
         )
     require_vision(msgs, bool(infer), engine.llm)
     prompt = check.optional_text(options.get("prompt"), "prompt", config.max_text_chars)
+    steer = {
+        name: check.optional_text(options.get(name), name, config.max_text_chars)
+        for name in ("includes", "excludes")
+    }
+    if not infer and any(steer.values()):
+        raise ValidationError(
+            "includes/excludes steer the LLM's extraction; they need infer=True (a raw add, "
+            "infer=False, stores the messages as they are)"
+        )
     timestamp = options.get("timestamp")
     return AddRequest(
         messages=msgs,
@@ -123,6 +137,8 @@ def plan_add(engine: Engine, messages: Any, options: Mapping[str, Any]) -> AddRe
         memory_type=mtype,
         prompt=prompt,
         infer=bool(infer) or mtype is not None,
+        includes=steer["includes"],
+        excludes=steer["excludes"],
     )
 
 

@@ -114,7 +114,10 @@ def prepare(engine: Engine, req: AddRequest, usage: Usage | None = None) -> Job:
         return Job(req, [], chat, procedural=True, max_reply_chars=limit, usage=usage)
     existing = _existing(engine, req)
     system = prompts.extraction_system(
-        engine.config.custom_instructions, req.prompt or engine.config.extraction_prompt
+        engine.config.custom_instructions,
+        req.prompt or engine.config.extraction_prompt,
+        includes=req.includes,
+        excludes=req.excludes,
     )
     user = prompts.extraction_user(iso(req.observed), [e.text for e in existing], turns)
     content = user_content(user, req.messages, engine.llm)

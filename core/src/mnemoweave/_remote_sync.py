@@ -141,6 +141,8 @@ class MemoryClient:
         memory_type: str | None = None,
         prompt: str | None = None,
         categories: Sequence[str] | None = None,
+        includes: str | None = None,
+        excludes: str | None = None,
         version: str | None = None,
         output_format: str | None = None,
         background: bool = False,
@@ -162,6 +164,8 @@ class MemoryClient:
                 "memory_type": memory_type,
                 "prompt": prompt,
                 "categories": categories,
+                "includes": includes,
+                "excludes": excludes,
                 "window": window,
             },
         )

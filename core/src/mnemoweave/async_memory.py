@@ -139,6 +139,8 @@ class AsyncMemory:
         memory_type: str | None = None,
         prompt: str | None = None,
         categories: Sequence[str] | None = None,
+        includes: str | None = None,
+        excludes: str | None = None,
         version: str | None = None,
         output_format: str | None = None,
         background: bool = False,
@@ -157,6 +159,8 @@ class AsyncMemory:
             "memory_type": memory_type,
             "prompt": prompt,
             "categories": categories,
+            "includes": includes,
+            "excludes": excludes,
             "version": version,
             "output_format": output_format,
         }

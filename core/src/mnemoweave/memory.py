@@ -145,6 +145,8 @@ class Memory(BatchMethods, MessageWindow):
         memory_type: str | None = None,
         prompt: str | None = None,
         categories: Sequence[str] | None = None,
+        includes: str | None = None,
+        excludes: str | None = None,
         version: str | None = None,
         output_format: str | None = None,
         background: bool = False,
@@ -157,6 +159,8 @@ class Memory(BatchMethods, MessageWindow):
         without one, each non-system message is stored verbatim. ``background=True`` returns
         an :class:`AddHandle` at once. ``window=False`` skips recording the messages in the
         scope's message window (for callers that keep that history themselves).
+        ``includes`` / ``excludes`` (mem0's) tell this add's extraction what to remember only,
+        or never (they need an LLM); ``version`` / ``output_format`` are accepted and ignored.
         """
         options = dict(locals())
         for name in ("self", "messages", "background", "window"):

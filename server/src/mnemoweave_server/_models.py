@@ -61,6 +61,8 @@ class AddBody(Scoped):
     memory_type: StrictStr | None = None
     prompt: StrictStr | None = None
     categories: list[StrictStr] | None = None
+    includes: StrictStr | None = None
+    excludes: StrictStr | None = None
     window: StrictBool = True
 
 

@@ -47,7 +47,7 @@ _IGNORED = frozenset(
 )
 _ADD_KEYS = frozenset(
     {"messages", "filters", "metadata", "infer", "timestamp", "expiration_date", "immutable"}
-    | {"categories", "memory_type", "prompt", *_SCOPE}
+    | {"categories", "memory_type", "prompt", "includes", "excludes", *_SCOPE}
 )
 _LIST_KEYS = frozenset(
     {"filters", "page", "page_size", "start_date", "end_date", "categories", "show_expired"}

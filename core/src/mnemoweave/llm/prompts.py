@@ -139,12 +139,27 @@ Reply again with only the JSON object in the required format: \
 PROCEDURAL_REPAIR_TEMPLATE = "Your reply could not be used: {reason}. Write the record."
 
 
-def extraction_system(custom_instructions: str | None = None, override: str | None = None) -> str:
-    """The extraction system prompt, replaced by ``override`` or extended by instructions."""
+def extraction_system(
+    custom_instructions: str | None = None,
+    override: str | None = None,
+    *,
+    includes: str | None = None,
+    excludes: str | None = None,
+) -> str:
+    """The extraction system prompt, replaced by ``override`` or extended by instructions;
+    ``includes`` / ``excludes`` (one add's) narrow what may be remembered."""
     base = override if override else EXTRACTION_SYSTEM
     if custom_instructions:
         base = f"{base}\nAdditional instructions from the application:\n{custom_instructions}\n"
+    if includes:
+        base = f"{base}\n{INCLUDES_HEADER}\n{includes}\nAnything else gets no ADD.\n"
+    if excludes:
+        base = f"{base}\n{EXCLUDES_HEADER}\n{excludes}\n"
     return base
+
+
+INCLUDES_HEADER = "For this conversation, only remember facts about:"
+EXCLUDES_HEADER = "For this conversation, never remember facts about:"
 
 
 TIME_HEADER = "Observation time: "
