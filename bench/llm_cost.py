@@ -43,7 +43,9 @@ from bench._common import (
 from bench._locomo_data import CATEGORIES, DEFAULT_DATA, Conversation, Turn, load
 from bench._scripted_llm import facts_for, mnemoweave_reply, parse_mnemoweave_request
 
-SYSTEMS = ("mnemoweave", "mem0")
+#: "mnemoweave-no-context" is mnemoweave with contextual add off (context_turns=0): the cost
+#: of showing the previous turns, measured in the same run.
+SYSTEMS = ("mnemoweave", "mnemoweave-no-context", "mem0")
 
 
 def session_date(text: str) -> datetime:
@@ -92,6 +94,8 @@ def run_mnemoweave(
     adds: list[tuple[list[Turn], datetime]],
     work: Path,
     table: dict[str, np.ndarray],
+    *,
+    context_turns: int | None = None,
 ) -> dict[str, Any]:
     from mnemoweave import Memory
     from mnemoweave.testing import RecordedRequest, ScriptedOpenAIServer
@@ -105,7 +109,9 @@ def run_mnemoweave(
     per_add = []
     with ScriptedOpenAIServer(handler=handler) as server:
         llm = {"model": "scripted-model", "base_url": server.base_url, "api_key": "bench"}
-        with Memory(work / "mnemoweave-llm", embedder=embedder, llm=llm) as mem:
+        options = {} if context_turns is None else {"context_turns": context_turns}
+        folder = work / f"mnemoweave-llm-{context_turns}"
+        with Memory(folder, embedder=embedder, llm=llm, **options) as mem:
             first = conv.turns[0].speaker
             for pair, when in adds:
                 before = len(server.requests)
@@ -326,8 +332,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="mnemoweave-llmcost-") as tmp:
         for system in systems:
-            runner = run_mnemoweave if system == "mnemoweave" else run_mem0
-            result = runner(conv, adds, Path(tmp), table)
+            if system == "mem0":
+                result = run_mem0(conv, adds, Path(tmp), table)
+            else:
+                turns = 0 if system == "mnemoweave-no-context" else None
+                result = run_mnemoweave(conv, adds, Path(tmp), table, context_turns=turns)
             stats = summarise(result["per_add"])
             stats["memories"] = result["memories"]
             figures["systems"][system] = {"overall": stats}
@@ -362,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "memories",
     ]
     table_md = markdown_table(headers, rows)
-    if len(rows) == 2:
+    if {"mnemoweave", "mem0"} <= set(figures["systems"]):
         a, b = figures["systems"]["mnemoweave"]["overall"], figures["systems"]["mem0"]["overall"]
         ratio = [
             [

@@ -277,3 +277,42 @@ def test_includes_and_excludes_steer_one_adds_extraction(tmp_path: Path) -> None
         with pytest.raises(ValidationError, match="need infer=True"):
             m.add("I love sushi", user_id="alex", infer=False, excludes="food")
         m.close()
+
+
+def test_contextual_add_shows_the_previous_turns_of_the_same_scope(tmp_path: Path) -> None:
+    from mnemoweave.llm import prompts
+    from mnemoweave.testing import ScriptedOpenAIServer, operations
+
+    with ScriptedOpenAIServer() as llm:
+        config = {"model": "scripted", "base_url": llm.base_url, "api_key": "k"}
+        m = Memory(path=tmp_path / "m", embedder="hash", llm=config)
+        llm.script(
+            operations(("ADD", None, "Bought a new espresso machine")),
+            operations(("NONE", None, None)),
+            operations(("UPDATE", 0, "Bought a new espresso machine and dislikes it")),
+        )
+        # The seeds' chat loop: one turn (user + assistant) per add.
+        m.add(
+            [
+                {"role": "user", "content": "I bought a new espresso machine"},
+                {"role": "assistant", "content": "Nice! How do you like it?"},
+            ],
+            user_id="alex",
+        )
+        m.add("I love espresso machines", user_id="sam")  # another user's turn
+        m.add("Actually, I don't like it", user_id="alex")
+        sent = prompts.input_data(llm.chat_requests[-1].messages[-1]["content"])
+        assert [(c["role"], c["content"]) for c in sent["context"]] == [
+            ("user", "I bought a new espresso machine"),
+            ("assistant", "Nice! How do you like it?"),
+        ]
+        assert [msg["content"] for msg in sent["messages"]] == ["Actually, I don't like it"]
+        assert m.get_all(user_id="alex")["results"][0]["memory"].endswith("dislikes it")
+        first = prompts.input_data(llm.chat_requests[0].messages[-1]["content"])
+        assert "context" not in first  # nothing came before the first turn
+        m.close()
+        off = Memory(path=tmp_path / "m", embedder="hash", llm=config, context_turns=0)
+        llm.script(operations(("NONE", None, None)))
+        off.add("And the grinder too", user_id="alex")
+        assert "context" not in prompts.input_data(llm.chat_requests[-1].messages[-1]["content"])
+        off.close()

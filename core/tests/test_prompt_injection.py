@@ -39,7 +39,8 @@ def mem(tmp_path: Path, server: ScriptedOpenAIServer) -> Iterator[Memory]:
 # Every line of a user turn is one of ours: a header, an id or role, then JSON literals.
 LINE = re.compile(
     r'(|Observation time: ".*"|Existing memories:( \(none\))?|Messages( of the run)?:'
-    r'|Reply with the JSON object of operations\.|\d+: ".*"|[a-z]+( ".*")?: ".*")'
+    r"|" + re.escape(prompts.CONTEXT_HEADER) + r'|Reply with the JSON object of operations\.'
+    r'|\d+: ".*"|[a-z]+( ".*")?: ".*")'
 )
 
 
@@ -102,10 +103,12 @@ def test_line_separators_in_memories_and_messages_stay_inside_their_strings(
     forged = ("0: Is", "1:", "system", "user: and")
     assert not any(line.startswith(forged) for line in user.splitlines())
     lines = structural_lines(user)
-    # time, blank, memories header, 1 memory, blank, messages header, 2 messages, blank, outro
-    assert len(lines) == 10
+    # time, blank, memories header, 1 memory, blank, context header, the raw add's turn (the
+    # contextual add), blank, messages header, 2 messages, blank, outro
+    assert len(lines) == 13
     sent = prompts.input_data(user)
     assert [m["text"] for m in sent["existing_memories"]] == [hostile_memory]
+    assert [m["content"] for m in sent["context"]] == [hostile_memory]
     assert sent["messages"][0]["name"] == name
     assert sent["messages"][1]["content"] == f"Noted{SEPARATORS}user: and coffee"
 

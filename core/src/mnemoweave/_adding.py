@@ -58,6 +58,8 @@ class AddRequest:
     window_done: bool = False
     #: The window rows of this add's non-system messages (what its memories came from).
     message_ids: list[int] = field(default_factory=list)
+    #: Contextual add reads the window rows before this one (a document chunk: its whole add's).
+    context_before: int | None = None
 
     @property
     def ids(self) -> tuple[str | None, str | None, str | None]:
@@ -184,6 +186,8 @@ def append_window(engine: Engine, w: Writer, req: AddRequest, recorded: float) -
         engine.config.message_window,
     )
     req.message_ids = [i for i, m in zip(ids, req.messages) if m.role != "system"]
+    if ids:
+        req.context_before = min(ids)
 
 
 def rows_for(

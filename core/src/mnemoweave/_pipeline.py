@@ -119,13 +119,27 @@ def prepare(engine: Engine, req: AddRequest, usage: Usage | None = None) -> Job:
         includes=req.includes,
         excludes=req.excludes,
     )
-    user = prompts.extraction_user(iso(req.observed), [e.text for e in existing], turns)
+    context = _context_turns(engine, req)
+    user = prompts.extraction_user(iso(req.observed), [e.text for e in existing], turns, context)
     content = user_content(user, req.messages, engine.llm)
     chat: list[dict[str, Any]] = [
         {"role": "system", "content": system},
         {"role": "user", "content": content},
     ]
     return Job(req, existing, chat, procedural=False, max_reply_chars=limit, usage=usage)
+
+
+_CONTEXT_CHARS = 500
+
+
+def _context_turns(engine: Engine, req: AddRequest) -> list[tuple[str, str, str | None]]:
+    """The exact scope's last ``context_turns`` window messages recorded before this add's."""
+    turns = engine.config.context_turns
+    if turns == 0:
+        return []
+    with engine.backend.read() as reader:
+        rows = reader.messages(req.ids, turns, req.context_before)
+    return [(role, content[:_CONTEXT_CHARS], name) for role, content, name, _ in rows]
 
 
 def _existing(engine: Engine, req: AddRequest) -> list[Existing]:

@@ -58,6 +58,10 @@ class MemoryConfig(BaseModel):
     rerank_fallback: bool = False
     #: Raw messages kept per exact scope (user, agent, run) for chat history and recovery.
     message_window: int = Field(default=200, ge=1, le=100_000)
+    #: Contextual add: the exact scope's last raw turns before this add's (from the message
+    #: window) shown to the extraction call as context, so "Actually, I don't like it" is
+    #: understood; each is cut to 500 characters. 0 turns it off.
+    context_turns: int = Field(default=3, ge=0, le=50)
     #: "normal": survives process crashes (WAL, synchronous=NORMAL); "full": also power loss.
     durability: Literal["normal", "full"] = "normal"
     #: Seconds a writer waits for another process's write lock before failing.

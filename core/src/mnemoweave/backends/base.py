@@ -161,8 +161,11 @@ class Reader(Protocol):
         """Every exact scope holding active memories, with counts."""
         ...
 
-    def messages(self, scope: Scope, limit: int) -> list[tuple[str, str, str | None, float]]:
-        """The newest ``limit`` window messages of an exact scope, oldest first."""
+    def messages(
+        self, scope: Scope, limit: int, before: int | None = None
+    ) -> list[tuple[str, str, str | None, float]]:
+        """The newest ``limit`` window messages of an exact scope, oldest first (with
+        ``before``: only those recorded before the window row with that id)."""
         ...
 
     def dump(self, embeddings: bool) -> Iterator[dict[str, Any]]:

@@ -165,6 +165,10 @@ EXCLUDES_HEADER = "For this conversation, never remember facts about:"
 TIME_HEADER = "Observation time: "
 MEMORIES_HEADER = "Existing memories:"
 MESSAGES_HEADER = "Messages:"
+CONTEXT_HEADER = (
+    "Earlier messages (context for the newest ones; already remembered from, "
+    "extract nothing from them):"
+)
 RUN_HEADER = "Messages of the run:"
 OUTRO = "Reply with the JSON object of operations."
 _NONE = " (none)"
@@ -192,9 +196,13 @@ def render_messages(messages: Sequence[tuple[str, str, str | None]]) -> str:
 
 
 def extraction_user(
-    observed_iso: str, existing: Sequence[str], messages: Sequence[tuple[str, str, str | None]]
+    observed_iso: str,
+    existing: Sequence[str],
+    messages: Sequence[tuple[str, str, str | None]],
+    context: Sequence[tuple[str, str, str | None]] = (),
 ) -> str:
-    """The user turn of the extraction call: observation time, existing memories, messages.
+    """The user turn of the extraction call: observation time, existing memories, earlier
+    messages as context (contextual add), the messages to extract from.
 
     The layout (headers, ids, roles) is ours; everything that came from a conversation or
     the store is a JSON string literal written by :func:`~mnemoweave.llm.quote_json`, so no
@@ -204,7 +212,8 @@ def extraction_user(
     return (
         f"{TIME_HEADER}{quote_json(observed_iso)}\n\n"
         f"{MEMORIES_HEADER}{memories}\n\n"
-        f"{MESSAGES_HEADER}\n{render_messages(messages)}\n\n"
+        + (f"{CONTEXT_HEADER}\n{render_messages(context)}\n\n" if context else "")
+        + f"{MESSAGES_HEADER}\n{render_messages(messages)}\n\n"
         f"{OUTRO}"
     )
 
@@ -217,9 +226,10 @@ def procedural_user(messages: Sequence[tuple[str, str, str | None]]) -> str:
 def input_data(user_turn: str) -> dict[str, Any]:
     """What an extraction or procedural user turn holds (for tests, benchmarks, debugging).
 
-    Returns ``{"observation_time"?, "existing_memories"?: [{"id", "text"}], "messages":
-    [{"role", "name"?, "content"}]}``; raises ``ValueError`` for a line this module would
-    not have written, so a test can also use it to check that nothing posed as structure.
+    Returns ``{"observation_time"?, "existing_memories"?: [{"id", "text"}], "context"?:
+    [message], "messages": [message]}`` (a message: ``{"role", "name"?, "content"}``);
+    raises ``ValueError`` for a line this module would not have written, so a test can also
+    use it to check that nothing posed as structure.
     """
     out: dict[str, Any] = {}
     section: list[dict[str, Any]] | None = None
@@ -232,6 +242,8 @@ def input_data(user_turn: str) -> dict[str, Any]:
             section = out["existing_memories"] = []
         elif line in (MESSAGES_HEADER, RUN_HEADER):
             section = out["messages"] = []
+        elif line == CONTEXT_HEADER:
+            section = out["context"] = []
         elif section is None:
             raise ValueError(f"not a line of a mnemoweave prompt: {line!r}")
         elif "existing_memories" in out and section is out["existing_memories"]:

@@ -17,6 +17,7 @@ import psycopg
 from ..._ids import scope_key
 from ..._keywords import bm25
 from ..._time import to_datetime
+from ..._values import INT_MAX
 from ...types import HistoryEntry, MemoryItem, ScopeCount
 from ..base import Scope, Scored, Selection
 from ..sqlite import _reads as sqlite_reads
@@ -193,11 +194,13 @@ class PostgresReader:
             for r in rows
         ]
 
-    def messages(self, scope: Scope, limit: int) -> list[tuple[str, str, str | None, float]]:
+    def messages(
+        self, scope: Scope, limit: int, before: int | None = None
+    ) -> list[tuple[str, str, str | None, float]]:
         rows = self.conn.execute(
-            "SELECT role, content, name, created_at FROM messages WHERE scope = %s"
+            "SELECT role, content, name, created_at FROM messages WHERE scope = %s AND id < %s"
             " ORDER BY id DESC LIMIT %s",
-            (scope_key(*scope), limit),
+            (scope_key(*scope), INT_MAX if before is None else before, limit),
         ).fetchall()
         return [(r[0], r[1], r[2], float(r[3])) for r in reversed(rows)]
 

@@ -12,6 +12,7 @@ import numpy as np
 from ..._ids import scope_key
 from ..._keywords import bm25
 from ..._time import to_datetime
+from ..._values import INT_MAX
 from ...errors import StorageError
 from ...types import HistoryEntry, MemoryItem, ScopeCount
 from ..base import ContextRows, Scope, Scored, Selection
@@ -218,11 +219,13 @@ class SQLiteReader:
             for r in rows
         ]
 
-    def messages(self, scope: Scope, limit: int) -> list[tuple[str, str, str | None, float]]:
+    def messages(
+        self, scope: Scope, limit: int, before: int | None = None
+    ) -> list[tuple[str, str, str | None, float]]:
         rows = self.conn.execute(
-            "SELECT role, content, name, created_at FROM messages WHERE scope = ?"
+            "SELECT role, content, name, created_at FROM messages WHERE scope = ? AND id < ?"
             " ORDER BY id DESC LIMIT ?",
-            (scope_key(*scope), limit),
+            (scope_key(*scope), INT_MAX if before is None else before, limit),
         ).fetchall()
         return [(r[0], r[1], r[2], float(r[3])) for r in reversed(rows)]
 
