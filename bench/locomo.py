@@ -46,7 +46,8 @@ from bench._locomo_data import CATEGORIES, DEFAULT_DATA, Conversation, load
 KS = (1, 5, 10, 20)
 #: Candidates a reranker reorders (``rerank_top_k``'s default): the oracle ceiling's pool.
 ORACLE_K = 50
-SYSTEMS = ("mnemoweave", "mnemoweave-dense", "mem0")
+#: "mnemoweave-sum": mnemoweave with fusion="weighted_sum" (the earlier score), same run.
+SYSTEMS = ("mnemoweave", "mnemoweave-sum", "mnemoweave-dense", "mem0")
 
 
 def embed_all(texts: Sequence[str], embedder: Any) -> dict[str, np.ndarray]:
@@ -68,15 +69,17 @@ def mnemoweave_searcher(
     workdir: Path,
     keyword_weight: float | None,
     ranking: str = "standard",
+    fusion: str = "noisy_or",
 ) -> tuple[Searcher, Callable[[], None]]:
     from mnemoweave import Memory
 
     embedder = LookupEmbedder()
     embedder.table = table
     mem = Memory(
-        workdir / f"mnemoweave-{variant}-{keyword_weight}-{ranking}",
+        workdir / f"mnemoweave-{variant}-{keyword_weight}-{ranking}-{fusion}",
         embedder=embedder,
         ranking=ranking,
+        fusion=fusion,
     )
     for conv in conversations:
         mem.batch_add(
@@ -253,8 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     search, close = mem0_searcher(conversations, variant, table, work)
                 else:
                     weight = 0.0 if system == "mnemoweave-dense" else None
+                    fusion = "weighted_sum" if system == "mnemoweave-sum" else "noisy_or"
                     search, close = mnemoweave_searcher(
-                        conversations, variant, table, work, weight, ranking
+                        conversations, variant, table, work, weight, ranking, fusion
                     )
                 try:
                     result = evaluate(conversations, search, table, limit)

@@ -244,4 +244,7 @@ def test_thresholds_that_cannot_match_are_refused(api: Any) -> None:
         with pytest.raises(ValidationError, match="threshold must be a number between 0 and 1"):
             api.search("tea", user_id="u", threshold=bad)
     assert len(api.search("tea", user_id="u", threshold=0.0).results) == 1
-    assert api.search("tea", user_id="u", threshold=1.0).results == []
+    api.add("green tea in the morning", user_id="u")
+    # 1.0 is reached by a perfect match only (cosine 1: the same text).
+    assert [r.memory for r in api.search("tea", user_id="u", threshold=1.0).results] == ["tea"]
+    assert api.search("coffee", user_id="u", threshold=1.0).results == []

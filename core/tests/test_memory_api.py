@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import mnemoweave
@@ -85,8 +86,28 @@ def test_scores_are_absolute_not_relative_to_the_scope(mem: Memory) -> None:
     parts = hit.explain
     assert parts is not None
     assert parts["dense_norm"] == pytest.approx(max(0.0, parts["dense"]))
-    assert parts["keyword_norm"] == pytest.approx(parts["keyword"] / (parts["keyword"] + 10))
-    assert hit.score == pytest.approx(0.5 * parts["dense_norm"] + 0.5 * parts["keyword_norm"])
+    assert parts["keyword_norm"] == pytest.approx(parts["keyword"] / (parts["keyword"] + 7))
+    miss = (1 - parts["dense_norm"]) * (1 - parts["keyword_norm"])
+    assert hit.score == pytest.approx(1 - miss)  # noisy-OR: either signal can carry a match
+
+
+def test_a_close_paraphrase_passes_mem0_style_thresholds(tmp_path: Path) -> None:
+    """A memory with cosine 0.8 and no shared word passes threshold=0.7 (mem0's meaning); the
+    earlier weighted sum capped it at 0.4 and stays available as fusion="weighted_sum"."""
+    from mnemoweave._fusion import fuse
+
+    dense, keyword = np.array([0.8, 0.15]), np.array([0.0, 0.0])
+    assert fuse(dense, keyword, 0.5).fused.tolist() == pytest.approx([0.8, 0.15])
+    assert fuse(dense, keyword, 0.5, "weighted_sum").fused.tolist() == pytest.approx([0.4, 0.075])
+    assert fuse(dense, keyword, 0.0).fused.tolist() == pytest.approx([0.96, 0.2775])  # dense only
+    both = fuse(np.array([0.5]), np.array([7.0]), 0.5)  # BM25 7 -> 0.5
+    assert both.fused.tolist() == pytest.approx([0.75])
+    for mode in ("noisy_or", "weighted_sum"):
+        with Memory(tmp_path / mode, embedder="hash", fusion=mode) as mem:
+            mem.add("My dog is called Rex", user_id="u")
+            hit = mem.search("what is my dog called?", user_id="u", explain=True).results[0]
+            assert hit.explain is not None
+            assert hit.score == pytest.approx(hit.explain["fused"])
 
 
 def test_search_validation(mem: Memory) -> None:

@@ -39,7 +39,7 @@ def mem(tmp_path: Path, server: ScriptedOpenAIServer) -> Iterator[Memory]:
 # Every line of a user turn is one of ours: a header, an id or role, then JSON literals.
 LINE = re.compile(
     r'(|Observation time: ".*"|Existing memories:( \(none\))?|Messages( of the run)?:'
-    r"|" + re.escape(prompts.CONTEXT_HEADER) + r'|Reply with the JSON object of operations\.'
+    r"|" + re.escape(prompts.CONTEXT_HEADER) + r"|Reply with the JSON object of operations\."
     r'|\d+: ".*"|[a-z]+( ".*")?: ".*")'
 )
 

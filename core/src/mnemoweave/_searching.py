@@ -52,7 +52,7 @@ def search(
             final = scores.score
         else:
             scored = reader.score(selection, qvec, terms)
-            scores, chosen, keys, versions = _cut(scored, pool, threshold, keyword_weight)
+            scores, chosen, keys, versions = _cut(engine, scored, pool, threshold, keyword_weight)
             items = reader.items(keys, versions)
             final = scores.fused
     _annotate(items, chosen, final, scores, explain)
@@ -94,7 +94,7 @@ async def asearch(
     terms = query_terms(query)
     async with backend.aread() as reader:
         scored = await reader.score(selection, qvec, terms)
-        scores, chosen, keys, versions = _cut(scored, pool, threshold, keyword_weight)
+        scores, chosen, keys, versions = _cut(engine, scored, pool, threshold, keyword_weight)
         items = await reader.items(keys, versions)
     _annotate(items, chosen, scores.fused, scores, explain)
     if rerank:
@@ -105,10 +105,10 @@ async def asearch(
 
 
 def _cut(
-    scored: Scored, pool: int, threshold: float | None, keyword_weight: float
+    engine: Engine, scored: Scored, pool: int, threshold: float | None, keyword_weight: float
 ) -> tuple[Fused, np.ndarray, list[int], list[int] | None]:
     """Fuse the components and keep the best ``pool`` above ``threshold``."""
-    scores = fuse(scored.dense, scored.keyword, keyword_weight)
+    scores = fuse(scored.dense, scored.keyword, keyword_weight, engine.config.fusion)
     chosen = top(scores.fused, pool, threshold, scores.dense)
     versions = None if scored.versions is None else [scored.versions[i] for i in chosen]
     return scores, chosen, [int(k) for k in scored.keys[chosen]], versions

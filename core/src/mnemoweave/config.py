@@ -44,6 +44,10 @@ class MemoryConfig(BaseModel):
     max_reply_chars: int = Field(default=200_000, ge=1_000, le=50_000_000)
     #: Weight of keyword (BM25) relevance in the fused score; the rest is dense similarity.
     keyword_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: How dense and keyword relevance combine: ``"noisy_or"`` (either can carry a match, so a
+    #: cosine-0.8 memory passes ``threshold=0.7``) or ``"weighted_sum"`` (the scores of
+    #: mnemoweave 0.2; keep it if your thresholds were tuned on them). See docs/search.md.
+    fusion: Literal["noisy_or", "weighted_sum"] = "noisy_or"
     #: First-stage ranking: ``"standard"`` (dense + BM25, 50/50) or ``"context"``, which adds
     #: the measured levers of docs/search.md (a row read with the previous one, tuned BM25, a
     #: dense path, time and neighbour boosts, keyword feedback). ``as_of`` searches are standard.
