@@ -316,3 +316,13 @@ def test_contextual_add_shows_the_previous_turns_of_the_same_scope(tmp_path: Pat
         off.add("And the grinder too", user_id="alex")
         assert "context" not in prompts.input_data(llm.chat_requests[-1].messages[-1]["content"])
         off.close()
+
+
+def test_unscoped_reads_are_refused_with_the_way_to_list_scopes(tmp_path: Path) -> None:
+    m = Memory(tmp_path / "s", embedder="hash")
+    m.add("Alex likes tea", user_id="alex", infer=False)
+    for call in (lambda: m.get_all(), lambda: m.search("tea")):
+        with pytest.raises(ValidationError, match=r"get_all\(user_id='alice'\).*users\(\)"):
+            call()
+    assert m.users()["results"][0]["name"] == "alex"
+    m.close()

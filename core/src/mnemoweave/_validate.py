@@ -39,7 +39,9 @@ def scope_ids(
         scope[key] = value
     if not scope:
         raise ValidationError(
-            "at least one of user_id, agent_id or run_id is required (it scopes the memories)"
+            "at least one of user_id, agent_id or run_id is required (it scopes the memories, "
+            "and no call reads across users): e.g. get_all(user_id='alice'); to list who has "
+            "memories, call scopes() or users() (on a server: an admin key)"
         )
     return scope
 
