@@ -17,6 +17,8 @@ from typing import Any, Literal, Unpack, overload
 from . import _adding, _docinfer, _reading, _searching
 from . import _validate as check
 from ._adding import AddOptions, AddRequest
+from ._engine import Engine
+from .backends.base import AsyncReads
 from .config import MemoryConfig
 from .embed import Embedder
 from .errors import NotFoundError
@@ -189,11 +191,17 @@ class AsyncMemory:
     flush = aflush
 
     # -- reads: on the backend's async pool when it has one, else in a worker thread ---------
+    def _native(self, *, search: bool = False) -> tuple[Engine | None, AsyncReads | None]:
+        """The engine and its async-capable backend; (None, None) for a wrapped remote client."""
+        engine: Engine | None = getattr(self._sync, "_engine", None)
+        if engine is None:
+            return None, None
+        return engine, _searching.native_async(engine, search=search)
+
     async def search(self, query: str, **kwargs: Any) -> SearchResult:
         """Like :meth:`Memory.search`."""
-        engine = self._sync._engine
-        backend = _searching.native_async(engine, search=True)
-        if backend is None:
+        engine, backend = self._native(search=True)
+        if engine is None or backend is None:
             return await asyncio.to_thread(self._sync.search, query, **kwargs)
         args = _reading.search_args(self._sync.config, query, **kwargs)
         await engine.aawait_writes(args.selection.scope)
@@ -203,7 +211,7 @@ class AsyncMemory:
         return SearchResult._trusted({"results": found})
 
     async def get(self, memory_id: str) -> MemoryItem:
-        backend = _searching.native_async(self._sync._engine)
+        backend = self._native()[1]
         if backend is None:
             return await asyncio.to_thread(self._sync.get, memory_id)
         memory_id = check.memory_id(memory_id)
@@ -214,9 +222,8 @@ class AsyncMemory:
         return found
 
     async def get_all(self, **kwargs: Any) -> MemoryList:
-        engine = self._sync._engine
-        backend = _searching.native_async(engine)
-        if backend is None:
+        engine, backend = self._native()
+        if engine is None or backend is None:
             return await asyncio.to_thread(self._sync.get_all, **kwargs)
         args = _reading.page_args(**kwargs)
         await engine.aawait_writes(args.selection.scope)
@@ -243,7 +250,7 @@ class AsyncMemory:
         return page.total
 
     async def history(self, memory_id: str) -> list[HistoryEntry]:
-        backend = _searching.native_async(self._sync._engine)
+        backend = self._native()[1]
         if backend is None:
             return await asyncio.to_thread(self._sync.history, memory_id)
         memory_id = check.memory_id(memory_id)
@@ -315,7 +322,7 @@ class AsyncMemory:
     async def close(self) -> None:
         """Finish background adds, then save the index and close the store."""
         await self.aflush()
-        backend = _searching.native_async(self._sync._engine)
+        backend = self._native()[1]
         if backend is not None:  # the async pool is this loop's: close it here
             await backend.aclose()
         closer = getattr(self._sync.llm, "aclose", None)

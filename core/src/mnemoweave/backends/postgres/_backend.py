@@ -3,8 +3,8 @@
 A collection is one PostgreSQL schema. Reads are ``REPEATABLE READ, READ ONLY`` transactions
 (one snapshot each); writes take the collection's writer lock first (see :mod:`._writes`).
 Connections come from a ``psycopg_pool.ConnectionPool``; every one has the collection's schema
-on its ``search_path`` and pgvector's types registered. ``AsyncMemory``'s reads use an
-``AsyncConnectionPool`` (:mod:`._async_pool`) opened on first use. Database failures leave as
+on its ``search_path`` and pgvector's types registered. ``AsyncMemory``'s reads use async
+connections (:mod:`._async_pool`) opened on first use. Database failures leave as
 :class:`StorageError` naming the (password-free) location.
 """
 
@@ -229,6 +229,7 @@ class PostgresBackend:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._async.drop()
             self.pool.close()
 
     def __repr__(self) -> str:
