@@ -73,17 +73,16 @@ class AsyncSqliteStoreShim:
                 store.memory.close()
 
 
-SCORES = (
-    "scores are mnemoweave's fused dense+keyword score (an exact match scores ~0.6), not raw "
-    "cosine similarity; waits for the fused-score recalibration (issue 21)"
-)
 PER_FIELD = (
-    "asserts cosine-like scores (> 0.9 for a field equal to the query): the fused score of "
-    "such a match is lower (issue 21); also, several index fields are embedded as one "
-    "joined text, not one vector per field with max-pooled scores"
+    "asserts cosine-like scores (> 0.9 for a field equal to the query) per indexed field: "
+    "several index fields are embedded as one joined text, not one vector per field with "
+    "max-pooled scores"
 )
 SYNC_DIFFERENCES = {
-    "test_scores": SCORES,
+    "test_scores[poisson]": (
+        "scores are in [0, 1]: a negative cosine (the query 'poisson' against 'aaa') scores 0; "
+        "every other query's score equals the cosine, as the test asserts"
+    ),
     "test_embed_with_path": PER_FIELD,
     "test_sql_injection_vulnerability": (
         "any filter key is accepted and matched literally (never spliced into SQL), as "

@@ -23,6 +23,15 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_query_vectors() -> None:
+    """The suite's fake embeddings share one model id across tests with different vectors;
+    the process-wide query-vector cache (keyed by model id and text) must not carry them over."""
+    from mnemoweave.embed import clear_query_cache
+
+    clear_query_cache()
+
+
 peer.suites.export(
     peer.sync_suite,
     globals(),
