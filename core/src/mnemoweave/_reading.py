@@ -12,8 +12,8 @@ from ._time import now as _now
 from ._time import to_epoch
 from .backends.base import Selection
 from .config import MemoryConfig
-from .errors import ValidationError
-from .types import MemoryItem, MemoryList
+from .errors import NotFoundError, ValidationError
+from .types import HistoryEntry, MemoryItem, MemoryList
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +131,17 @@ def page_args(
         scope, _now(), filters=filters, include_expired=check.flag(expired, "include_expired")
     )
     return PageArgs(selection, limit, start, number)
+
+
+def found_item(item: MemoryItem | None, memory_id: str) -> MemoryItem:
+    """``get``'s answer: the memory, or :class:`NotFoundError`."""
+    if item is None:
+        raise NotFoundError(f"no memory with id {memory_id!r}", memory_id=memory_id)
+    return item
+
+
+def found_history(entries: list[HistoryEntry], memory_id: str) -> list[HistoryEntry]:
+    """``history``'s answer: the events, or :class:`NotFoundError` when there are none."""
+    if not entries:
+        raise NotFoundError(f"no history for memory id {memory_id!r}", memory_id=memory_id)
+    return entries

@@ -166,7 +166,7 @@ class AsyncMemoryClient:
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
     ) -> dict[str, Any]:
         out = await self.delete_all(**check.entity_ids(user_id, agent_id, run_id))
-        return {**out, "message": "Entity deleted successfully."}
+        return {**out, "message": check.ENTITY_DELETED}
 
     async def update(self, memory_id: str, data: str | None = None, **kwargs: Any) -> MemoryItem:
         item: MemoryItem = await self._send(wire.update(memory_id, {"data": data, **kwargs}))

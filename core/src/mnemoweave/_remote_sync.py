@@ -344,7 +344,7 @@ class MemoryClient:
     ) -> dict[str, Any]:
         """Like :meth:`mnemoweave.Memory.delete_users`."""
         out = self.delete_all(**check.entity_ids(user_id, agent_id, run_id))
-        return {**out, "message": "Entity deleted successfully."}
+        return {**out, "message": check.ENTITY_DELETED}
 
     def reset(self) -> None:
         """Like :meth:`mnemoweave.Memory.reset` (needs an admin key)."""

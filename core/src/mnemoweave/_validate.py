@@ -206,10 +206,14 @@ def weight(value: Any, name: str = "keyword_weight") -> float:
     return float(value)
 
 
+#: What ``delete_users`` answers (mem0's wording), on every facade and route.
+ENTITY_DELETED = "Entity deleted successfully."
+
+
 def entity_ids(user_id: Any, agent_id: Any, run_id: Any) -> dict[str, Any]:
     """The one entity ``delete_users`` erases; erasing every entity is ``reset()``."""
-    given = {k: v for k, v in (("user_id", user_id), ("agent_id", agent_id), ("run_id", run_id))}
-    given = {k: v for k, v in given.items() if v is not None}
+    ids = (("user_id", user_id), ("agent_id", agent_id), ("run_id", run_id))
+    given = {k: v for k, v in ids if v is not None}
     if len(given) != 1:
         raise ValidationError(
             "delete_users takes exactly one of user_id, agent_id or run_id (the entity whose "

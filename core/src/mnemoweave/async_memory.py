@@ -21,7 +21,6 @@ from ._engine import Engine
 from .backends.base import AsyncReads
 from .config import MemoryConfig
 from .embed import Embedder
-from .errors import NotFoundError
 from .memory import AddHandle, Memory
 from .types import (
     AddResult,
@@ -217,9 +216,7 @@ class AsyncMemory:
         memory_id = check.memory_id(memory_id)
         async with backend.aread() as reader:
             found = await reader.item(memory_id)
-        if found is None:
-            raise NotFoundError(f"no memory with id {memory_id!r}", memory_id=memory_id)
-        return found
+        return _reading.found_item(found, memory_id)
 
     async def get_all(self, **kwargs: Any) -> MemoryList:
         engine, backend = self._native()
@@ -256,9 +253,7 @@ class AsyncMemory:
         memory_id = check.memory_id(memory_id)
         async with backend.aread() as reader:
             entries = await reader.history(memory_id)
-        if not entries:
-            raise NotFoundError(f"no history for memory id {memory_id!r}", memory_id=memory_id)
-        return entries
+        return _reading.found_history(entries, memory_id)
 
     # -- everything else runs the sync implementation in a worker thread ---------------------
     async def scopes(self) -> ScopeList:

@@ -21,7 +21,6 @@ from ._time import now as _now
 from ._window import AddHandle, MessageWindow
 from .config import MemoryConfig, build_config, coerce_config
 from .embed import Embedder
-from .errors import NotFoundError
 from .types import (
     AddResult,
     EntityList,
@@ -241,9 +240,7 @@ class Memory(BatchMethods, MessageWindow):
         memory_id = check.memory_id(memory_id)
         with self._engine.backend.read() as reader:
             found = reader.item(memory_id)
-        if found is None:
-            raise NotFoundError(f"no memory with id {memory_id!r}", memory_id=memory_id)
-        return found
+        return _reading.found_item(found, memory_id)
 
     def get_all(
         self,
@@ -292,9 +289,7 @@ class Memory(BatchMethods, MessageWindow):
         memory_id = check.memory_id(memory_id)
         with self._engine.backend.read() as reader:
             entries = reader.history(memory_id)
-        if not entries:
-            raise NotFoundError(f"no history for memory id {memory_id!r}", memory_id=memory_id)
-        return entries
+        return _reading.found_history(entries, memory_id)
 
     def count(
         self,
@@ -400,7 +395,7 @@ class Memory(BatchMethods, MessageWindow):
     ) -> dict[str, Any]:
         """mem0's name for erasing one entity: ``delete_all`` of exactly one id."""
         out = self.delete_all(**check.entity_ids(user_id, agent_id, run_id))
-        return {**out, "message": "Entity deleted successfully."}
+        return {**out, "message": check.ENTITY_DELETED}
 
     def reset(self) -> None:
         """Erase everything in this store (all scopes), keeping the store usable."""

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
 
 from mnemoweave import AddResult, ScopeList
+from mnemoweave._validate import ENTITY_DELETED
 from mnemoweave.errors import ValidationError
 from mnemoweave.types import EntityKind
 
@@ -350,7 +351,7 @@ def delete_entity(kind: str, name: str, request: Request, who: Auth) -> JSONResp
         raise ValidationError(f"entity type {kind!r} is not supported; use one of {sorted(keys)}")
     ids = _ids(who, {keys[kind]: name}, None)
     ctx.memory.delete_all(**ids)
-    return JSONResponse({"message": "Entity deleted successfully."})
+    return JSONResponse({"message": ENTITY_DELETED})
 
 
 @router.delete("/v1/entities/{kind}/{name}/", summary="mem0 client 0.x: delete one entity")
